@@ -1,0 +1,143 @@
+// CPU kernels of the frequency family (element math in include/hfc/).
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+#include <torch/types.h>
+
+#include <vector>
+
+#include "hfc/frequency_math.h"
+
+namespace hfc {
+
+namespace {
+
+// coeffs_t: (N, rows_w, rows_h) band coefficients, transposed. Returns, for
+// every radius in turn, its masked and scaled band (N, bw, bh), flattened and
+// concatenated. The mask is computed from indices; nothing is materialised.
+at::Tensor band_mask_cpu(const at::Tensor& coeffs_t, at::ArrayRef<double> radii, bool inclusive,
+                         int64_t h, int64_t w) {
+  const auto coeffs = coeffs_t.contiguous();
+  const int64_t n_images = coeffs.size(0);
+  const int64_t rows_w = coeffs.size(1);
+  const int64_t rows_h = coeffs.size(2);
+  std::vector<int64_t> bh, bw, offsets;
+  int64_t total = 0;
+  for (double r : radii) {
+    bh.push_back(band_rows(band_max_frequency(r, h, inclusive), h));
+    bw.push_back(band_rows(band_max_frequency(r, w, inclusive), w));
+    offsets.push_back(total);
+    total += n_images * bh.back() * bw.back();
+  }
+  auto out = at::empty({total}, coeffs.options());
+  AT_DISPATCH_FLOATING_TYPES(coeffs.scalar_type(), "band_mask_cpu", [&] {
+    const scalar_t* src = coeffs.data_ptr<scalar_t>();
+    scalar_t* dst = out.data_ptr<scalar_t>();
+    const int64_t n_radii = static_cast<int64_t>(radii.size());
+    at::parallel_for(0, n_radii * n_images, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t job = begin; job < end; ++job) {
+        const int64_t i = job / n_images;
+        const int64_t n = job % n_images;
+        const double radius = radii[i];
+        const scalar_t* in = src + n * rows_w * rows_h;
+        scalar_t* o = dst + offsets[i] + n * bw[i] * bh[i];
+        for (int64_t jx = 0; jx < bw[i]; ++jx) {
+          for (int64_t jy = 0; jy < bh[i]; ++jy) {
+            o[jx * bh[i] + jy] =
+                in[jx * rows_h + jy] * band_mask_weight<scalar_t>(jy, jx, h, w, radius, inclusive);
+          }
+        }
+      }
+    });
+  });
+  return out;
+}
+
+// low_out = low and high_out = x - low, in the output dtype; x (N, H, W) and
+// low (R, N, H, W) in the compute dtype. When low already is low_out (float32
+// and float64 inputs) only the high half is written.
+void split_epilogue_cpu(const at::Tensor& x, const at::Tensor& low, at::Tensor& low_out,
+                        at::Tensor& high_out) {
+  const int64_t plane = x.numel();
+  const int64_t n_radii = low.size(0);
+  const bool write_low = low.data_ptr() != low_out.data_ptr();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, high_out.scalar_type(), "split_epilogue_cpu", [&] {
+    using out_t = scalar_t;
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "split_epilogue_cpu_acc", [&] {
+      const scalar_t* xs = x.data_ptr<scalar_t>();
+      for (int64_t i = 0; i < n_radii; ++i) {
+        const scalar_t* lows = low.data_ptr<scalar_t>() + i * plane;
+        out_t* lo = low_out.data_ptr<out_t>() + i * plane;
+        out_t* hi = high_out.data_ptr<out_t>() + i * plane;
+        at::parallel_for(0, plane, 16384, [&](int64_t begin, int64_t end) {
+          for (int64_t k = begin; k < end; ++k) hi[k] = static_cast<out_t>(xs[k] - lows[k]);
+          if (write_low) {
+            for (int64_t k = begin; k < end; ++k) lo[k] = static_cast<out_t>(lows[k]);
+          }
+        });
+      }
+    });
+  });
+}
+
+void radial_mask_fill_cpu(at::Tensor& out, double radius, bool inclusive, bool centered) {
+  const int64_t h = out.size(-2);
+  const int64_t w = out.size(-1);
+  auto filled = at::empty({h, w}, out.options());
+  AT_DISPATCH_FLOATING_TYPES_AND3(at::kHalf, at::kBFloat16, at::kBool, out.scalar_type(), "radial_mask_fill_cpu", [&] {
+    scalar_t* o = filled.data_ptr<scalar_t>();
+    at::parallel_for(0, h, 16, [&](int64_t begin, int64_t end) {
+      for (int64_t y = begin; y < end; ++y)
+        for (int64_t x = 0; x < w; ++x)
+          o[y * w + x] = static_cast<scalar_t>(radial_mask_value<double>(y, x, h, w, radius, inclusive, centered));
+    });
+  });
+  out.copy_(filled.expand_as(out));
+}
+
+// power: (N, H, W // 2 + 1) half-spectrum power of width-w images.
+// Returns (N, n_bins): mean over the full spectrum of the power in each bin.
+at::Tensor radial_bin_mean_cpu(const at::Tensor& power, int64_t w) {
+  const auto p = power.contiguous();
+  const int64_t h = p.size(-2);
+  const int64_t wr = p.size(-1);
+  const int64_t n_images = h * wr == 0 ? 0 : p.numel() / (h * wr);
+  const int64_t n_bins = radial_bin_count(h, w);
+  std::vector<int64_t> out_shape(p.sizes().begin(), p.sizes().end() - 2);
+  out_shape.push_back(n_bins);
+  auto out = at::empty(out_shape, p.options());
+  AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "radial_bin_mean_cpu", [&] {
+    const scalar_t* src = p.data_ptr<scalar_t>();
+    scalar_t* dst = out.data_ptr<scalar_t>();
+    at::parallel_for(0, n_images, 1, [&](int64_t begin, int64_t end) {
+      std::vector<double> sum(n_bins), count(n_bins);
+      for (int64_t n = begin; n < end; ++n) {
+        std::fill(sum.begin(), sum.end(), 0.0);
+        std::fill(count.begin(), count.end(), 0.0);
+        for (int64_t y = 0; y < h; ++y) {
+          const int64_t fy = signed_frequency(y, h);
+          for (int64_t x = 0; x < wr; ++x) {
+            const int64_t b = radial_bin(fy, x);
+            const double m = static_cast<double>(rfft_multiplicity(x, w));
+            sum[b] += m * static_cast<double>(src[(n * h + y) * wr + x]);
+            count[b] += m;
+          }
+        }
+        for (int64_t b = 0; b < n_bins; ++b)
+          dst[n * n_bins + b] = static_cast<scalar_t>(count[b] > 0 ? sum[b] / count[b] : 0.0);
+      }
+    });
+  });
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(hfc_fast, CPU, m) {
+  m.impl("_band_mask", &band_mask_cpu);
+  m.impl("_split_epilogue", &split_epilogue_cpu);
+  m.impl("radial_mask_fill_", &radial_mask_fill_cpu);
+  m.impl("_radial_bin_mean", &radial_bin_mean_cpu);
+}
+
+}  // namespace hfc

@@ -1,0 +1,10 @@
+// PGD step family: schema. The in-place kernel lives in cpu/pgd_kernel.cpp and
+// cuda/pgd_kernel.cu. eps and alpha come either as numbers or as per-sample
+// tensors of shape (B,) (or one element), which take precedence.
+#include <torch/library.h>
+
+TORCH_LIBRARY_FRAGMENT(hfc_fast, m) {
+  m.def(
+      "pgd_step_(Tensor(a!) x_adv, Tensor grad, Tensor x0, Tensor? eps_per_sample, "
+      "Tensor? alpha_per_sample, float eps, float alpha, float lo, float hi) -> ()");
+}

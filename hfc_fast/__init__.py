@@ -1,0 +1,45 @@
+"""hfc_fast: fast, tested frequency-spectrum tools for studying CNNs.
+
+Reproduces and scales up Wang et al., "High-frequency Component Helps Explain
+the Generalization of Convolutional Neural Networks" (CVPR 2020).
+"""
+
+from hfc_fast._ext import backend_info
+from hfc_fast.frequency import (
+    frequency_split,
+    frequency_split_reference,
+    high_pass,
+    low_pass,
+    radial_mask,
+    radial_mask_reference,
+)
+from hfc_fast.nn import FrequencyFilter
+from hfc_fast.pgd_step import pgd_step_, pgd_step_reference_
+from hfc_fast.smoothing import first_conv, smooth_first_conv, smooth_kernels, smooth_kernels_reference
+from hfc_fast.spectrum import radial_bin_count, radial_power_spectrum, radial_power_spectrum_reference
+from hfc_fast.transforms import HighPass, LowPass, normalize_by_max
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FrequencyFilter",
+    "HighPass",
+    "LowPass",
+    "backend_info",
+    "first_conv",
+    "frequency_split",
+    "frequency_split_reference",
+    "high_pass",
+    "low_pass",
+    "normalize_by_max",
+    "pgd_step_",
+    "pgd_step_reference_",
+    "radial_bin_count",
+    "radial_mask",
+    "radial_mask_reference",
+    "radial_power_spectrum",
+    "radial_power_spectrum_reference",
+    "smooth_first_conv",
+    "smooth_kernels",
+    "smooth_kernels_reference",
+]

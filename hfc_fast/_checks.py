@@ -1,0 +1,61 @@
+"""Argument checks shared by the Python front-ends; errors name the argument."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+import torch
+
+
+def check_image(x: torch.Tensor, name: str = "x") -> None:
+    """``x`` must be a real floating-point tensor of shape (..., H, W)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor, got {type(x).__name__}")
+    if x.is_complex():
+        raise TypeError(f"{name} must be a real floating-point tensor, got complex dtype {x.dtype}")
+    if not x.is_floating_point():
+        raise TypeError(
+            f"{name} must be a floating-point tensor (float16, bfloat16, float32 or float64), got {x.dtype}"
+        )
+    if x.dim() < 2:
+        raise ValueError(f"{name} must have at least 2 dimensions (..., H, W), got shape {tuple(x.shape)}")
+
+
+def check_number(value, name: str, *, minimum: float | None = None) -> float:
+    """``value`` as a finite float, at least ``minimum`` when given."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(f"{name} must not be NaN")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if math.isinf(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def as_radii(radius, name: str = "radius") -> tuple[tuple[float, ...], bool]:
+    """Radii as a tuple of non-negative floats, and whether one number was given.
+
+    ``float('inf')`` is allowed (it keeps every frequency).
+    """
+    if isinstance(radius, torch.Tensor):
+        radius = radius.tolist()
+    scalar = not isinstance(radius, Sequence | set)
+    values = [radius] if scalar else list(radius)
+    if not values:
+        raise ValueError(f"{name} must hold at least one value")
+    radii = []
+    for r in values:
+        if isinstance(r, bool) or not isinstance(r, numbers.Real):
+            raise TypeError(f"{name} must be a number or a sequence of numbers, got {type(r).__name__}")
+        r = float(r)
+        if math.isnan(r):
+            raise ValueError(f"{name} must not be NaN")
+        if r < 0:
+            raise ValueError(f"{name} must be non-negative, got {r}")
+        radii.append(r)
+    return tuple(radii), scalar

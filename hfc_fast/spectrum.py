@@ -1,0 +1,89 @@
+"""Radial power spectra of images, perturbations and convolution kernels."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from hfc_fast import _ext
+from hfc_fast._checks import check_image
+from hfc_fast._interop import array_interop
+
+__all__ = ["radial_bin_count", "radial_power_spectrum", "radial_power_spectrum_reference"]
+
+
+def radial_bin_count(h: int, w: int) -> int:
+    """Number of integer-radius bins of an (h, w) spectrum, up to its corner."""
+    return int(math.floor(math.sqrt((h // 2) ** 2 + (w // 2) ** 2))) + 1
+
+
+def _bins(h: int, w: int, device) -> torch.Tensor:
+    fy = torch.fft.fftfreq(h, d=1.0 / h, dtype=torch.float64, device=device)
+    fx = torch.fft.fftfreq(w, d=1.0 / w, dtype=torch.float64, device=device)
+    return torch.floor(torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)).long()
+
+
+def radial_power_spectrum_reference(x: torch.Tensor) -> torch.Tensor:
+    """Plain-PyTorch :func:`radial_power_spectrum` (full complex spectrum)."""
+    check_image(x)
+    h, w = x.shape[-2:]
+    if h == 0 or w == 0:
+        raise ValueError(f"x must have non-empty spatial dimensions, got shape {tuple(x.shape)}")
+    work = x.to(torch.float64 if x.dtype == torch.float64 else torch.float32)
+    power = torch.fft.fft2(work).abs().square() / (h * w)
+    bins = _bins(h, w, x.device).flatten()
+    n_bins = radial_bin_count(h, w)
+    flat = power.reshape(-1, h * w)
+    sums = torch.zeros(flat.shape[0], n_bins, dtype=work.dtype, device=x.device)
+    sums = sums.index_add(1, bins, flat)
+    counts = torch.bincount(bins, minlength=n_bins).to(work.dtype)
+    mean = sums / counts.clamp(min=1)
+    return mean.reshape(*x.shape[:-2], n_bins).to(x.dtype)
+
+
+@array_interop
+def radial_power_spectrum(x: torch.Tensor) -> torch.Tensor:
+    """Mean spectral power per integer radius.
+
+    Power is ``|DFT2(x)|² / (H·W)`` (so it sums to ``Σ x²`` over the spectrum);
+    bin ``b`` averages the frequencies with ``b <= sqrt(fy² + fx²) < b + 1``.
+
+    Args:
+        x: real tensor (..., H, W), e.g. perturbations (B, C, H, W) or first-layer
+            kernels (O, I, kh, kw).
+
+    Returns:
+        Tensor (..., n_bins) with ``n_bins = radial_bin_count(H, W)``. Differentiable.
+    """
+    check_image(x)
+    if not _ext.use_compiled(x):
+        return radial_power_spectrum_reference(x)
+    return torch.ops.hfc_fast.radial_power_spectrum(x)
+
+
+if _ext.LOADED:
+
+    @torch.library.register_fake("hfc_fast::radial_power_spectrum")
+    def _radial_power_spectrum_fake(x):
+        h, w = x.shape[-2:]
+        return x.new_empty((*x.shape[:-2], radial_bin_count(h, w)))
+
+    def _spectrum_setup_context(ctx, inputs, output):
+        (x,) = inputs
+        ctx.save_for_backward(x)
+
+    def _spectrum_backward(ctx, grad):
+        # d/dx of sum_b g_b mean_b(|Z|²/HW) = 2 Re(IDFT2(G ⊙ Z)) with G_f = g_bin(f)/count_bin(f)
+        (x,) = ctx.saved_tensors
+        h, w = x.shape[-2:]
+        work = x.to(torch.float64 if x.dtype == torch.float64 else torch.float32)
+        bins = _bins(h, w, x.device)
+        counts = torch.bincount(bins.flatten(), minlength=radial_bin_count(h, w)).to(work.dtype)
+        weight = grad.to(work.dtype)[..., bins] / counts[bins]
+        grad_x = 2 * torch.fft.ifft2(weight * torch.fft.fft2(work)).real
+        return grad_x.to(x.dtype)
+
+    torch.library.register_autograd(
+        "hfc_fast::radial_power_spectrum", _spectrum_backward, setup_context=_spectrum_setup_context
+    )

@@ -1,0 +1,108 @@
+"""Build hfc_fast and its compiled operators hfc_fast._C.
+
+Environment:
+  HFC_FAST_NO_EXT=1        pure-Python install (the reference implementations only)
+  FORCE_CUDA=1             build the CUDA kernels even where torch sees no GPU
+  TORCH_CUDA_ARCH_LIST     CUDA architectures (default "8.0;9.0")
+  HFC_FAST_DEBUG=1         build without optimisation, with debug symbols
+"""
+
+import glob
+import os
+import site
+import sys
+
+from setuptools import find_packages, setup
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+CSRC = os.path.join("csrc")
+
+
+def _flag(name):
+    return os.environ.get(name, "0").lower() in ("1", "true", "yes", "on")
+
+
+def _say(msg):
+    print(f"hfc_fast setup: {msg}", file=sys.stderr)
+
+
+def _cuda_library_headers():
+    """Include folders of the nvidia wheels that ship with torch.
+
+    torch's CUDA headers include cuBLAS/cuSPARSE headers that a bare CUDA
+    toolkit may lack; the wheels carry them. They are searched after the
+    toolkit's own folder (-isystem), so they only fill gaps.
+    """
+    roots = site.getsitepackages() + [site.getusersitepackages()]
+    found = []
+    for root in roots:
+        found += sorted(glob.glob(os.path.join(root, "nvidia", "cu*", "include")))
+        found += sorted(glob.glob(os.path.join(root, "nvidia", "*", "include")))
+    return list(dict.fromkeys(p for p in found if os.path.isdir(p)))
+
+
+def _extensions():
+    if _flag("HFC_FAST_NO_EXT"):
+        _say("HFC_FAST_NO_EXT=1: pure-Python install, no compiled operators")
+        return [], {}
+    import torch
+    from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CppExtension, CUDAExtension
+
+    sources = sorted(glob.glob(os.path.join(CSRC, "*.cpp")))
+    sources += sorted(glob.glob(os.path.join(CSRC, "ops", "*.cpp")))
+    sources += sorted(glob.glob(os.path.join(CSRC, "cpu", "*.cpp")))
+    cuda_sources = sorted(glob.glob(os.path.join(CSRC, "cuda", "*.cu")))
+
+    use_cuda = _flag("FORCE_CUDA") or (torch.version.cuda is not None and torch.cuda.is_available())
+    if use_cuda and CUDA_HOME is None:
+        _say("CUDA requested but no CUDA toolkit (nvcc) was found: building CPU kernels only")
+        use_cuda = False
+    if use_cuda and torch.version.cuda is None:
+        _say("CUDA requested but this torch has no CUDA support: building CPU kernels only")
+        use_cuda = False
+
+    debug = _flag("HFC_FAST_DEBUG")
+    opt = ["-O0", "-g"] if debug else ["-O3"]
+    cxx = opt + ["-std=c++20", "-fopenmp", "-fvisibility=hidden"]
+    include_dirs = [os.path.join(ROOT, CSRC, "include"), os.path.join(ROOT, CSRC)]
+    extra = {"cxx": cxx}
+    define_macros = []
+
+    if use_cuda:
+        os.environ.setdefault("TORCH_CUDA_ARCH_LIST", "8.0;9.0")
+        headers = [f"-isystem{p}" for p in _cuda_library_headers()]
+        extra["cxx"] = cxx + headers
+        extra["nvcc"] = opt + ["-std=c++20", "--expt-relaxed-constexpr"] + headers
+        define_macros.append(("WITH_CUDA", None))
+        _say(
+            f"building CPU + CUDA kernels ({len(sources)} C++ and {len(cuda_sources)} CUDA sources) "
+            f"for TORCH_CUDA_ARCH_LIST={os.environ['TORCH_CUDA_ARCH_LIST']} with {CUDA_HOME}"
+        )
+        ext = CUDAExtension(
+            "hfc_fast._C",
+            sources + cuda_sources,
+            include_dirs=include_dirs,
+            define_macros=define_macros,
+            extra_compile_args=extra,
+            extra_link_args=["-fopenmp"],
+        )
+    else:
+        _say(f"building CPU kernels ({len(sources)} C++ sources)")
+        ext = CppExtension(
+            "hfc_fast._C",
+            sources,
+            include_dirs=include_dirs,
+            define_macros=define_macros,
+            extra_compile_args=extra,
+            extra_link_args=["-fopenmp"],
+        )
+    return [ext], {"build_ext": BuildExtension.with_options(use_ninja=True)}
+
+
+ext_modules, cmdclass = _extensions()
+
+setup(
+    packages=find_packages(include=["hfc_fast", "hfc_fast.*"]),
+    ext_modules=ext_modules,
+    cmdclass=cmdclass,
+)
