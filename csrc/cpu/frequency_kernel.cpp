@@ -4,23 +4,25 @@
 #include <torch/library.h>
 #include <torch/types.h>
 
+#include <type_traits>
 #include <vector>
 
 #include "hfc/frequency_math.h"
+#include "simd.h"
 
 namespace hfc {
 
 namespace {
 
-// coeffs_t: (N, rows_w, rows_h) band coefficients, transposed. Returns, for
-// every radius in turn, its masked and scaled band (N, bw, bh), flattened and
-// concatenated. The mask is computed from indices; nothing is materialised.
-at::Tensor band_mask_cpu(const at::Tensor& coeffs_t, at::ArrayRef<double> radii, bool inclusive,
+// coeffs: (N, rows_h, rows_w) band coefficients. Returns, for every radius in
+// turn, its masked and scaled band (N, bh, bw), flattened and concatenated.
+// The mask comes from indices: in each band row the kept columns are a prefix.
+at::Tensor band_mask_cpu(const at::Tensor& coeffs_in, at::ArrayRef<double> radii, bool inclusive,
                          int64_t h, int64_t w) {
-  const auto coeffs = coeffs_t.contiguous();
+  const auto coeffs = coeffs_in.contiguous();
   const int64_t n_images = coeffs.size(0);
-  const int64_t rows_w = coeffs.size(1);
-  const int64_t rows_h = coeffs.size(2);
+  const int64_t rows_h = coeffs.size(1);
+  const int64_t rows_w = coeffs.size(2);
   std::vector<int64_t> bh, bw, offsets;
   int64_t total = 0;
   for (double r : radii) {
@@ -34,23 +36,54 @@ at::Tensor band_mask_cpu(const at::Tensor& coeffs_t, at::ArrayRef<double> radii,
     const scalar_t* src = coeffs.data_ptr<scalar_t>();
     scalar_t* dst = out.data_ptr<scalar_t>();
     const int64_t n_radii = static_cast<int64_t>(radii.size());
+    const scalar_t inv_area = scalar_t(1) / static_cast<scalar_t>(h * w);
     at::parallel_for(0, n_radii * n_images, 1, [&](int64_t begin, int64_t end) {
       for (int64_t job = begin; job < end; ++job) {
         const int64_t i = job / n_images;
         const int64_t n = job % n_images;
-        const double radius = radii[i];
-        const scalar_t* in = src + n * rows_w * rows_h;
-        scalar_t* o = dst + offsets[i] + n * bw[i] * bh[i];
-        for (int64_t jx = 0; jx < bw[i]; ++jx) {
-          for (int64_t jy = 0; jy < bh[i]; ++jy) {
-            o[jx * bh[i] + jy] =
-                in[jx * rows_h + jy] * band_mask_weight<scalar_t>(jy, jx, h, w, radius, inclusive);
+        for (int64_t jy = 0; jy < bh[i]; ++jy) {
+          const int64_t ky = band_frequency(jy);
+          const int64_t kept = band_kept_rows(ky, bw[i], radii[i], inclusive);
+          const scalar_t row_scale = static_cast<scalar_t>(band_fold(ky, h)) * inv_area;
+          const scalar_t* in = src + (n * rows_h + jy) * rows_w;
+          scalar_t* o = dst + offsets[i] + (n * bh[i] + jy) * bw[i];
+          for (int64_t jx = 0; jx < kept; ++jx) {
+            o[jx] = in[jx] * row_scale * static_cast<scalar_t>(band_fold(band_frequency(jx), w));
           }
+          for (int64_t jx = kept; jx < bw[i]; ++jx) o[jx] = scalar_t(0);
         }
       }
     });
   });
   return out;
+}
+
+// high = x - low over one run, vectorised for each instruction set.
+template <typename T>
+inline void subtract_run(const T* __restrict__ x, const T* __restrict__ low, T* __restrict__ high, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) high[k] = x[k] - low[k];
+}
+
+HFC_CPU_CLONES void subtract_run_float(const float* x, const float* low, float* high, int64_t n) {
+  subtract_run<float>(x, low, high, n);
+}
+
+HFC_CPU_CLONES void subtract_run_double(const double* x, const double* low, double* high, int64_t n) {
+  subtract_run<double>(x, low, high, n);
+}
+
+inline void subtract_into(const float* x, const float* low, float* high, int64_t n) {
+  subtract_run_float(x, low, high, n);
+}
+
+inline void subtract_into(const double* x, const double* low, double* high, int64_t n) {
+  subtract_run_double(x, low, high, n);
+}
+
+// Reduced-precision outputs: computed in the compute dtype, then rounded.
+template <typename T, typename Out>
+inline void subtract_into(const T* x, const T* low, Out* high, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) high[k] = static_cast<Out>(x[k] - low[k]);
 }
 
 // low_out = low and high_out = x - low, in the output dtype; x (N, H, W) and
@@ -70,7 +103,7 @@ void split_epilogue_cpu(const at::Tensor& x, const at::Tensor& low, at::Tensor& 
         out_t* lo = low_out.data_ptr<out_t>() + i * plane;
         out_t* hi = high_out.data_ptr<out_t>() + i * plane;
         at::parallel_for(0, plane, 16384, [&](int64_t begin, int64_t end) {
-          for (int64_t k = begin; k < end; ++k) hi[k] = static_cast<out_t>(xs[k] - lows[k]);
+          subtract_into(xs + begin, lows + begin, hi + begin, end - begin);
           if (write_low) {
             for (int64_t k = begin; k < end; ++k) lo[k] = static_cast<out_t>(lows[k]);
           }

@@ -6,13 +6,47 @@
 #include <torch/types.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "../ops/pgd.h"
 #include "hfc/pgd_math.h"
+#include "simd.h"
 
 namespace hfc {
 
 namespace {
+
+// One sample's run of the update with restrict pointers, so that it vectorises.
+template <typename T>
+inline void pgd_run(T* __restrict__ x, const T* __restrict__ g, const T* __restrict__ x0, int64_t n, T eps,
+                    T alpha, T lo, T hi) {
+  for (int64_t k = 0; k < n; ++k) x[k] = pgd_update<T>(x[k], g[k], x0[k], eps, alpha, lo, hi);
+}
+
+HFC_CPU_CLONES void pgd_run_float(float* __restrict__ x, const float* __restrict__ g, const float* __restrict__ x0,
+                                  int64_t n, float eps, float alpha, float lo, float hi) {
+  pgd_run<float>(x, g, x0, n, eps, alpha, lo, hi);
+}
+
+HFC_CPU_CLONES void pgd_run_double(double* __restrict__ x, const double* __restrict__ g,
+                                   const double* __restrict__ x0, int64_t n, double eps, double alpha, double lo,
+                                   double hi) {
+  pgd_run<double>(x, g, x0, n, eps, alpha, lo, hi);
+}
+
+// Reduced-precision inputs update in their math type, element by element.
+template <typename T, typename Acc>
+void pgd_run_any(T* x, const T* g, const T* x0, int64_t n, Acc eps, Acc alpha, Acc lo, Acc hi) {
+  if constexpr (std::is_same_v<T, float>) {
+    pgd_run_float(x, g, x0, n, eps, alpha, lo, hi);
+  } else if constexpr (std::is_same_v<T, double>) {
+    pgd_run_double(x, g, x0, n, eps, alpha, lo, hi);
+  } else {
+    for (int64_t k = 0; k < n; ++k)
+      x[k] = static_cast<T>(pgd_update<Acc>(static_cast<Acc>(x[k]), static_cast<Acc>(g[k]),
+                                            static_cast<Acc>(x0[k]), eps, alpha, lo, hi));
+  }
+}
 
 void pgd_step_cpu(at::Tensor& x_adv, const at::Tensor& grad, const at::Tensor& x0,
                   const std::optional<at::Tensor>& eps_per_sample,
@@ -43,10 +77,8 @@ void pgd_step_cpu(at::Tensor& x_adv, const at::Tensor& grad, const at::Tensor& x
         const int64_t stop = std::min(end, (b + 1) * per_sample);
         const acc_t e = eps_p ? eps_p[b] : static_cast<acc_t>(eps);
         const acc_t a = alpha_p ? alpha_p[b] : static_cast<acc_t>(alpha);
-        for (; k < stop; ++k) {
-          xp[k] = static_cast<scalar_t>(pgd_update<acc_t>(static_cast<acc_t>(xp[k]), static_cast<acc_t>(gp[k]),
-                                                         static_cast<acc_t>(op[k]), e, a, lo_a, hi_a));
-        }
+        pgd_run_any<scalar_t, acc_t>(xp + k, gp + k, op + k, stop - k, e, a, lo_a, hi_a);
+        k = stop;
       }
     });
   });

@@ -23,26 +23,26 @@ int64_t blocks_for(int64_t n) {
 
 template <typename scalar_t>
 __global__ void band_mask_kernel(const scalar_t* __restrict__ in, scalar_t* __restrict__ out,
-                                 int64_t n_images, int64_t rows_w, int64_t rows_h, int64_t bw,
-                                 int64_t bh, int64_t h, int64_t w, double radius, bool inclusive) {
+                                 int64_t n_images, int64_t rows_h, int64_t rows_w, int64_t bh,
+                                 int64_t bw, int64_t h, int64_t w, double radius, bool inclusive) {
   const int64_t total = n_images * bw * bh;
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < total;
        k += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t jy = k % bh;
-    const int64_t jx = (k / bh) % bw;
+    const int64_t jx = k % bw;
+    const int64_t jy = (k / bw) % bh;
     const int64_t n = k / (bh * bw);
-    out[k] = in[(n * rows_w + jx) * rows_h + jy] *
+    out[k] = in[(n * rows_h + jy) * rows_w + jx] *
              band_mask_weight<scalar_t>(jy, jx, h, w, radius, inclusive);
   }
 }
 
-at::Tensor band_mask_cuda(const at::Tensor& coeffs_t, at::ArrayRef<double> radii, bool inclusive,
+at::Tensor band_mask_cuda(const at::Tensor& coeffs_in, at::ArrayRef<double> radii, bool inclusive,
                           int64_t h, int64_t w) {
-  c10::cuda::CUDAGuard guard(coeffs_t.device());
-  const auto coeffs = coeffs_t.contiguous();
+  c10::cuda::CUDAGuard guard(coeffs_in.device());
+  const auto coeffs = coeffs_in.contiguous();
   const int64_t n_images = coeffs.size(0);
-  const int64_t rows_w = coeffs.size(1);
-  const int64_t rows_h = coeffs.size(2);
+  const int64_t rows_h = coeffs.size(1);
+  const int64_t rows_w = coeffs.size(2);
   std::vector<int64_t> bh, bw, offsets;
   int64_t total = 0;
   for (double r : radii) {
@@ -58,8 +58,8 @@ at::Tensor band_mask_cuda(const at::Tensor& coeffs_t, at::ArrayRef<double> radii
       const int64_t count = n_images * bw[i] * bh[i];
       if (count == 0) continue;
       band_mask_kernel<scalar_t><<<blocks_for(count), kThreads, 0, stream>>>(
-          coeffs.data_ptr<scalar_t>(), out.data_ptr<scalar_t>() + offsets[i], n_images, rows_w, rows_h,
-          bw[i], bh[i], h, w, radii[i], inclusive);
+          coeffs.data_ptr<scalar_t>(), out.data_ptr<scalar_t>() + offsets[i], n_images, rows_h, rows_w,
+          bh[i], bw[i], h, w, radii[i], inclusive);
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     }
   });

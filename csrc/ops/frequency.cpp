@@ -18,12 +18,12 @@ namespace {
 
 // Internal element kernels, reached through the dispatcher so that each device
 // runs its own (cpu/ or cuda/).
-at::Tensor call_band_mask(const at::Tensor& coeffs_t, at::ArrayRef<double> radii, bool inclusive,
+at::Tensor call_band_mask(const at::Tensor& coeffs, at::ArrayRef<double> radii, bool inclusive,
                           int64_t h, int64_t w) {
   static auto op = c10::Dispatcher::singleton()
                        .findSchemaOrThrow("hfc_fast::_band_mask", "")
                        .typed<at::Tensor(const at::Tensor&, at::ArrayRef<double>, bool, int64_t, int64_t)>();
-  return op.call(coeffs_t, radii, inclusive, h, w);
+  return op.call(coeffs, radii, inclusive, h, w);
 }
 
 void call_split_epilogue(const at::Tensor& x, const at::Tensor& low, at::Tensor& low_out,
@@ -76,7 +76,7 @@ std::tuple<at::Tensor, at::Tensor> frequency_split(const at::Tensor& x, at::Arra
 
   std::vector<int64_t> out_shape{n_radii};
   for (auto s : x.sizes()) out_shape.push_back(s);
-  auto opts = x.options().memory_format(at::MemoryFormat::Contiguous);
+  const auto opts = x.options();
   auto low_out = at::empty(out_shape, opts);
   auto high_out = at::empty(out_shape, opts);
   if (x.numel() == 0) return {low_out, high_out};
@@ -99,12 +99,11 @@ std::tuple<at::Tensor, at::Tensor> frequency_split(const at::Tensor& x, at::Arra
   if (rows_h > 0 && rows_w > 0) {
     const auto basis_h = band_basis(h, dtype, x.device()).narrow(0, 0, rows_h);
     const auto basis_w = band_basis(w, dtype, x.device()).narrow(0, 0, rows_w);
-    // Forward: contract W, then H. Coefficients are kept transposed,
-    // (N, rows_w, rows_h), so that every contraction is one large matrix product.
+    // Forward: contract W with one large product, then H with a batched
+    // product whose left operand is shared (no transposes in between).
     auto along_w = at::mm(xc.view({n_images * h, w}), basis_w.t()).view({n_images, h, rows_w});
-    auto along_w_t = along_w.transpose(1, 2).contiguous();
-    auto coeffs_t = at::mm(along_w_t.view({n_images * rows_w, h}), basis_h.t());
-    auto masked = call_band_mask(coeffs_t.view({n_images, rows_w, rows_h}), radii, inclusive, h, w);
+    auto coeffs = at::bmm(basis_h.expand({n_images, rows_h, h}), along_w);
+    auto masked = call_band_mask(coeffs, radii, inclusive, h, w);
     int64_t offset = 0;
     for (int64_t i = 0; i < n_radii; ++i) {
       const auto [bh, bw] = bands[i];
@@ -113,12 +112,11 @@ std::tuple<at::Tensor, at::Tensor> frequency_split(const at::Tensor& x, at::Arra
         low_i.zero_();
         continue;
       }
-      auto band = masked.narrow(0, offset, n_images * bw * bh).view({n_images * bw, bh});
-      offset += n_images * bw * bh;
-      auto back_h = at::mm(band, basis_h.narrow(0, 0, bh)).view({n_images, bw, h});
-      auto back_h_t = back_h.transpose(1, 2).contiguous().view({n_images * h, bw});
-      auto low_rows = low_i.view({n_images * h, w});
-      at::mm_out(low_rows, back_h_t, basis_w.narrow(0, 0, bw));
+      // Inverse: contract the W band, then the H band straight into the output.
+      auto band = masked.narrow(0, offset, n_images * bh * bw).view({n_images * bh, bw});
+      offset += n_images * bh * bw;
+      auto back_w = at::mm(band, basis_w.narrow(0, 0, bw)).view({n_images, bh, w});
+      at::bmm_out(low_i, basis_h.narrow(0, 0, bh).t().expand({n_images, h, bh}), back_w);
     }
   } else {
     low.zero_();
@@ -148,7 +146,7 @@ at::Tensor radial_power_spectrum(const at::Tensor& x) {
 
 TORCH_LIBRARY_FRAGMENT(hfc_fast, m) {
   m.def("frequency_split(Tensor x, float[] radii, bool inclusive=False) -> (Tensor, Tensor)");
-  m.def("_band_mask(Tensor coeffs_t, float[] radii, bool inclusive, int height, int width) -> Tensor");
+  m.def("_band_mask(Tensor coeffs, float[] radii, bool inclusive, int height, int width) -> Tensor");
   m.def("_split_epilogue(Tensor x, Tensor low, Tensor(a!) low_out, Tensor(b!) high_out) -> ()");
   m.def("radial_mask_fill_(Tensor(a!) out, float radius, bool inclusive, bool centered) -> ()");
   m.def("radial_power_spectrum(Tensor x) -> Tensor");

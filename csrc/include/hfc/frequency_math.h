@@ -39,13 +39,17 @@ HFC_HOST_DEVICE bool band_is_sine(int64_t j) {
   return j > 0 && (j % 2 == 0);
 }
 
-// Weight of frequency `k` when the pair {k, -k} of an axis of length `n` is
-// folded into one real cos/sin row: DC and the Nyquist term occur once, every
-// other frequency twice. Includes the 1/n of the inverse transform.
+// How often frequency `k` stands in an axis of length `n` when the pair
+// {k, -k} is folded into one real cos/sin row: DC and the Nyquist term once,
+// every other frequency twice.
+HFC_HOST_DEVICE int64_t band_fold(int64_t k, int64_t n) {
+  return (k == 0 || (n % 2 == 0 && 2 * k == n)) ? 1 : 2;
+}
+
+// band_fold / n: the folding weight including the 1/n of the inverse transform.
 template <typename T>
 HFC_HOST_DEVICE T band_weight(int64_t k, int64_t n) {
-  const bool single = (k == 0) || (n % 2 == 0 && 2 * k == n);
-  return (single ? T(1) : T(2)) / T(n);
+  return static_cast<T>(band_fold(k, n)) / static_cast<T>(n);
 }
 
 // Largest absolute frequency a radius keeps on one axis, clipped to n / 2;
@@ -83,6 +87,18 @@ HFC_HOST_DEVICE T band_mask_weight(int64_t jy, int64_t jx, int64_t h, int64_t w,
   const double dist2 = static_cast<double>(ky * ky + kx * kx);
   if (!radial_keep(dist2, radius, inclusive)) return T(0);
   return band_weight<T>(ky, h) * band_weight<T>(kx, w);
+}
+
+// Number of leading band rows j < rows kept together with the other axis'
+// frequency k_other. Frequencies grow with j, so the kept rows are a prefix.
+HFC_HOST_DEVICE int64_t band_kept_rows(int64_t k_other, int64_t rows, double radius, bool inclusive) {
+  int64_t kept = rows;
+  while (kept > 0) {
+    const int64_t k = band_frequency(kept - 1);
+    if (radial_keep(static_cast<double>(k * k + k_other * k_other), radius, inclusive)) break;
+    --kept;
+  }
+  return kept;
 }
 
 // Radial mask value at grid position (y, x) of an h x w frequency grid.

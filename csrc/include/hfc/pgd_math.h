@@ -5,14 +5,16 @@
 
 namespace hfc {
 
+// sign(0) = 0. Written without branches so that CPU loops vectorise.
 template <typename T>
 HFC_HOST_DEVICE T sign_of(T g) {
-  return g > T(0) ? T(1) : (g < T(0) ? T(-1) : T(0));
+  return static_cast<T>(g > T(0)) - static_cast<T>(g < T(0));
 }
 
 template <typename T>
 HFC_HOST_DEVICE T clip_to(T v, T lo, T hi) {
-  return v < lo ? lo : (v > hi ? hi : v);
+  v = v < lo ? lo : v;
+  return v > hi ? hi : v;
 }
 
 template <typename T>
