@@ -10,6 +10,7 @@
 
 #include "band_basis.h"
 #include "checks.h"
+#include "frequency_split.h"
 #include "hfc/frequency_math.h"
 
 namespace hfc {
@@ -18,16 +19,15 @@ namespace {
 
 // Internal element kernels, reached through the dispatcher so that each device
 // runs its own (cpu/ or cuda/).
-at::Tensor call_band_mask(const at::Tensor& coeffs, at::ArrayRef<double> radii, bool inclusive,
-                          int64_t h, int64_t w) {
+at::Tensor call_band_mask(const at::Tensor& coeffs, at::ArrayRef<double> radii, bool inclusive, int64_t h,
+                          int64_t w) {
   static auto op = c10::Dispatcher::singleton()
                        .findSchemaOrThrow("hfc_fast::_band_mask", "")
                        .typed<at::Tensor(const at::Tensor&, at::ArrayRef<double>, bool, int64_t, int64_t)>();
   return op.call(coeffs, radii, inclusive, h, w);
 }
 
-void call_split_epilogue(const at::Tensor& x, const at::Tensor& low, at::Tensor& low_out,
-                         at::Tensor& high_out) {
+void call_split_epilogue(const at::Tensor& x, const at::Tensor& low, at::Tensor& low_out, at::Tensor& high_out) {
   static auto op = c10::Dispatcher::singleton()
                        .findSchemaOrThrow("hfc_fast::_split_epilogue", "")
                        .typed<void(const at::Tensor&, const at::Tensor&, at::Tensor&, at::Tensor&)>();
@@ -41,18 +41,23 @@ at::Tensor call_radial_bin_mean(const at::Tensor& power, int64_t w) {
   return op.call(power, w);
 }
 
-at::ScalarType compute_dtype(at::ScalarType t) {
-  return t == at::kDouble ? at::kDouble : at::kFloat;
+// Mean power |DFT(x)|^2 / (H W) per integer radius, (..., n_bins).
+at::Tensor radial_power_spectrum(const at::Tensor& x) {
+  check_real_floating(x, "x");
+  check_image_dims(x, "x");
+  const int64_t h = x.size(-2);
+  const int64_t w = x.size(-1);
+  TORCH_CHECK_VALUE(h > 0 && w > 0, "x must have non-empty spatial dimensions, got shape ", x.sizes());
+  const auto dtype = split_compute_dtype(x.scalar_type());
+  const auto spectrum = at::fft_rfft2(x.contiguous().to(dtype));
+  const auto power = at::real(spectrum * spectrum.conj()) / static_cast<double>(h * w);
+  return call_radial_bin_mean(power.contiguous(), w).to(x.scalar_type());
 }
 
-struct Band {
-  int64_t rows_h;  // band-basis rows kept on the H axis
-  int64_t rows_w;  // ... and on the W axis
-};
+}  // namespace
 
-Band band_of(double radius, int64_t h, int64_t w, bool inclusive) {
-  return {band_rows(band_max_frequency(radius, h, inclusive), h),
-          band_rows(band_max_frequency(radius, w, inclusive), w)};
+at::ScalarType split_compute_dtype(at::ScalarType t) {
+  return t == at::kDouble ? at::kDouble : at::kFloat;
 }
 
 void check_split_args(const at::Tensor& x, at::ArrayRef<double> radii) {
@@ -62,39 +67,42 @@ void check_split_args(const at::Tensor& x, at::ArrayRef<double> radii) {
   for (double r : radii) check_radius(r, "radius");
 }
 
-// low/high of x (N, H, W) for every radius, written into low_out/high_out
-// (R, N, H, W). Steps: forward band transform up to the largest radius, one
-// fused kernel that masks and scales the coefficients of every radius, a
-// per-radius inverse into `low`, and a fused epilogue high = x - low.
-std::tuple<at::Tensor, at::Tensor> frequency_split(const at::Tensor& x, at::ArrayRef<double> radii,
-                                                   bool inclusive) {
+std::tuple<at::Tensor, at::Tensor> split_outputs(const at::Tensor& x, int64_t n_radii) {
+  std::vector<int64_t> shape{n_radii};
+  for (auto s : x.sizes()) shape.push_back(s);
+  return {at::empty(shape, x.options()), at::empty(shape, x.options())};
+}
+
+std::vector<int64_t> split_band_rows(at::ArrayRef<double> radii, int64_t n, bool inclusive) {
+  std::vector<int64_t> rows;
+  for (double r : radii) rows.push_back(band_rows(band_max_frequency(r, n, inclusive), n));
+  return rows;
+}
+
+// low/high of x (N, H, W) for every radius, written into (R, N, H, W)
+// outputs. Steps: forward band transform up to the largest radius, one fused
+// kernel that masks and scales the coefficients of every radius, a per-radius
+// inverse into `low`, and a fused epilogue high = x - low.
+std::tuple<at::Tensor, at::Tensor> frequency_split_gemm(const at::Tensor& x, at::ArrayRef<double> radii,
+                                                        bool inclusive) {
   check_split_args(x, radii);
   const int64_t h = x.size(-2);
   const int64_t w = x.size(-1);
   const int64_t n_radii = static_cast<int64_t>(radii.size());
   const int64_t n_images = h * w == 0 ? 0 : x.numel() / (h * w);
-
-  std::vector<int64_t> out_shape{n_radii};
-  for (auto s : x.sizes()) out_shape.push_back(s);
-  const auto opts = x.options();
-  auto low_out = at::empty(out_shape, opts);
-  auto high_out = at::empty(out_shape, opts);
+  auto [low_out, high_out] = split_outputs(x, n_radii);
   if (x.numel() == 0) return {low_out, high_out};
 
-  const auto dtype = compute_dtype(x.scalar_type());
+  const auto dtype = split_compute_dtype(x.scalar_type());
   const auto xc = x.contiguous().to(dtype).view({n_images, h, w});
   // For float32/float64 the inverse writes straight into the output.
   const bool direct = dtype == x.scalar_type();
-  auto low = direct ? low_out.view({n_radii, n_images, h, w})
-                    : at::empty({n_radii, n_images, h, w}, xc.options());
+  auto low = direct ? low_out.view({n_radii, n_images, h, w}) : at::empty({n_radii, n_images, h, w}, xc.options());
 
-  std::vector<Band> bands;
-  int64_t rows_h = 0, rows_w = 0;
-  for (double r : radii) {
-    bands.push_back(band_of(r, h, w, inclusive));
-    rows_h = std::max(rows_h, bands.back().rows_h);
-    rows_w = std::max(rows_w, bands.back().rows_w);
-  }
+  const auto bands_h = split_band_rows(radii, h, inclusive);
+  const auto bands_w = split_band_rows(radii, w, inclusive);
+  const int64_t rows_h = *std::max_element(bands_h.begin(), bands_h.end());
+  const int64_t rows_w = *std::max_element(bands_w.begin(), bands_w.end());
 
   if (rows_h > 0 && rows_w > 0) {
     const auto basis_h = band_basis(h, dtype, x.device()).narrow(0, 0, rows_h);
@@ -106,7 +114,8 @@ std::tuple<at::Tensor, at::Tensor> frequency_split(const at::Tensor& x, at::Arra
     auto masked = call_band_mask(coeffs, radii, inclusive, h, w);
     int64_t offset = 0;
     for (int64_t i = 0; i < n_radii; ++i) {
-      const auto [bh, bw] = bands[i];
+      const int64_t bh = bands_h[i];
+      const int64_t bw = bands_w[i];
       auto low_i = low.select(0, i);
       if (bh == 0 || bw == 0) {
         low_i.zero_();
@@ -128,22 +137,6 @@ std::tuple<at::Tensor, at::Tensor> frequency_split(const at::Tensor& x, at::Arra
   return {low_out, high_out};
 }
 
-// Mean power |DFT(x)|^2 / (H W) per integer radius, (..., n_bins).
-at::Tensor radial_power_spectrum(const at::Tensor& x) {
-  check_real_floating(x, "x");
-  check_image_dims(x, "x");
-  const int64_t h = x.size(-2);
-  const int64_t w = x.size(-1);
-  TORCH_CHECK_VALUE(h > 0 && w > 0, "x must have non-empty spatial dimensions, got shape ", x.sizes());
-  const auto dtype = compute_dtype(x.scalar_type());
-  const auto spectrum = at::fft_rfft2(x.contiguous().to(dtype));
-  const auto power = at::real(spectrum * spectrum.conj()) / static_cast<double>(h * w);
-  auto binned = call_radial_bin_mean(power.contiguous(), w);
-  return binned.to(x.scalar_type());
-}
-
-}  // namespace
-
 TORCH_LIBRARY_FRAGMENT(hfc_fast, m) {
   m.def("frequency_split(Tensor x, float[] radii, bool inclusive=False) -> (Tensor, Tensor)");
   m.def("_band_mask(Tensor coeffs, float[] radii, bool inclusive, int height, int width) -> Tensor");
@@ -153,13 +146,14 @@ TORCH_LIBRARY_FRAGMENT(hfc_fast, m) {
   m.def("_radial_bin_mean(Tensor power, int width) -> Tensor");
 }
 
+// The CPU registration of frequency_split (small images take a fused route)
+// lives in cpu/frequency_kernel.cpp.
 TORCH_LIBRARY_IMPL(hfc_fast, CPU, m) {
-  m.impl("frequency_split", &frequency_split);
   m.impl("radial_power_spectrum", &radial_power_spectrum);
 }
 
 TORCH_LIBRARY_IMPL(hfc_fast, CUDA, m) {
-  m.impl("frequency_split", &frequency_split);
+  m.impl("frequency_split", &frequency_split_gemm);
   m.impl("radial_power_spectrum", &radial_power_spectrum);
 }
 
