@@ -24,6 +24,12 @@ def _bins(h: int, w: int, device) -> torch.Tensor:
     return torch.floor(torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)).long()
 
 
+def _bin_counts(bins: torch.Tensor, n_bins: int, dtype: torch.dtype) -> torch.Tensor:
+    """Frequencies per bin (index_add rather than bincount: traceable, fixed size)."""
+    flat = bins.flatten()
+    return torch.zeros(n_bins, dtype=dtype, device=bins.device).index_add(0, flat, torch.ones_like(flat, dtype=dtype))
+
+
 def radial_power_spectrum_reference(x: torch.Tensor) -> torch.Tensor:
     """Plain-PyTorch :func:`radial_power_spectrum` (full complex spectrum)."""
     check_image(x)
@@ -37,7 +43,7 @@ def radial_power_spectrum_reference(x: torch.Tensor) -> torch.Tensor:
     flat = power.reshape(-1, h * w)
     sums = torch.zeros(flat.shape[0], n_bins, dtype=work.dtype, device=x.device)
     sums = sums.index_add(1, bins, flat)
-    counts = torch.bincount(bins, minlength=n_bins).to(work.dtype)
+    counts = _bin_counts(bins, n_bins, work.dtype)
     mean = sums / counts.clamp(min=1)
     return mean.reshape(*x.shape[:-2], n_bins).to(x.dtype)
 
@@ -79,7 +85,7 @@ if _ext.LOADED:
         h, w = x.shape[-2:]
         work = x.to(torch.float64 if x.dtype == torch.float64 else torch.float32)
         bins = _bins(h, w, x.device)
-        counts = torch.bincount(bins.flatten(), minlength=radial_bin_count(h, w)).to(work.dtype)
+        counts = _bin_counts(bins, radial_bin_count(h, w), work.dtype)
         weight = grad.to(work.dtype)[..., bins] / counts[bins]
         grad_x = 2 * torch.fft.ifft2(weight * torch.fft.fft2(work)).real
         return grad_x.to(x.dtype)

@@ -128,20 +128,21 @@ void radial_mask_fill_cpu(at::Tensor& out, double radius, bool inclusive, bool c
   out.copy_(filled.expand_as(out));
 }
 
-// power: (N, H, W // 2 + 1) half-spectrum power of width-w images.
-// Returns (N, n_bins): mean over the full spectrum of the power in each bin.
-at::Tensor radial_bin_mean_cpu(const at::Tensor& power, int64_t w) {
-  const auto p = power.contiguous();
-  const int64_t h = p.size(-2);
-  const int64_t wr = p.size(-1);
-  const int64_t n_images = h * wr == 0 ? 0 : p.numel() / (h * wr);
+// spectrum: (N, H, W // 2 + 1) complex rfft2 of width-w images. Returns
+// (N, n_bins): the mean of |z|^2 / (H W) over the full spectrum in each bin.
+at::Tensor radial_bin_power_cpu(const at::Tensor& spectrum, int64_t w) {
+  const auto z = spectrum.contiguous();
+  const int64_t h = z.size(-2);
+  const int64_t wr = z.size(-1);
+  const int64_t n_images = h * wr == 0 ? 0 : z.numel() / (h * wr);
   const int64_t n_bins = radial_bin_count(h, w);
-  std::vector<int64_t> out_shape(p.sizes().begin(), p.sizes().end() - 2);
+  std::vector<int64_t> out_shape(z.sizes().begin(), z.sizes().end() - 2);
   out_shape.push_back(n_bins);
-  auto out = at::empty(out_shape, p.options());
-  AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "radial_bin_mean_cpu", [&] {
-    const scalar_t* src = p.data_ptr<scalar_t>();
+  auto out = at::empty(out_shape, z.options().dtype(c10::toRealValueType(z.scalar_type())));
+  AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "radial_bin_power_cpu", [&] {
+    const scalar_t* src = reinterpret_cast<const scalar_t*>(z.data_ptr());  // (re, im) pairs
     scalar_t* dst = out.data_ptr<scalar_t>();
+    const double area = static_cast<double>(h * w);
     at::parallel_for(0, n_images, 1, [&](int64_t begin, int64_t end) {
       std::vector<double> sum(n_bins), count(n_bins);
       for (int64_t n = begin; n < end; ++n) {
@@ -150,9 +151,11 @@ at::Tensor radial_bin_mean_cpu(const at::Tensor& power, int64_t w) {
         for (int64_t y = 0; y < h; ++y) {
           const int64_t fy = signed_frequency(y, h);
           for (int64_t x = 0; x < wr; ++x) {
+            const int64_t k = 2 * ((n * h + y) * wr + x);
+            const double re = static_cast<double>(src[k]), im = static_cast<double>(src[k + 1]);
             const int64_t b = radial_bin(fy, x);
             const double m = static_cast<double>(rfft_multiplicity(x, w));
-            sum[b] += m * static_cast<double>(src[(n * h + y) * wr + x]);
+            sum[b] += m * (re * re + im * im) / area;
             count[b] += m;
           }
         }
@@ -170,7 +173,7 @@ TORCH_LIBRARY_IMPL(hfc_fast, CPU, m) {
   m.impl("_band_mask", &band_mask_cpu);
   m.impl("_split_epilogue", &split_epilogue_cpu);
   m.impl("radial_mask_fill_", &radial_mask_fill_cpu);
-  m.impl("_radial_bin_mean", &radial_bin_mean_cpu);
+  m.impl("_radial_bin_power", &radial_bin_power_cpu);
 }
 
 }  // namespace hfc

@@ -123,10 +123,11 @@ void radial_mask_fill_cuda(at::Tensor& out, double radius, bool inclusive, bool 
   out.copy_(filled.expand_as(out));
 }
 
-// One block per image; bins accumulate in shared memory.
+// One block per image; bins accumulate in shared memory. spectrum holds
+// (re, im) pairs of an (N, H, W // 2 + 1) rfft2.
 template <typename scalar_t>
-__global__ void radial_bin_mean_kernel(const scalar_t* __restrict__ power, scalar_t* __restrict__ out,
-                                       int64_t h, int64_t wr, int64_t w, int64_t n_bins) {
+__global__ void radial_bin_power_kernel(const scalar_t* __restrict__ spectrum, scalar_t* __restrict__ out,
+                                        int64_t h, int64_t wr, int64_t w, int64_t n_bins) {
   extern __shared__ float shared[];
   float* sum = shared;
   float* count = shared + n_bins;
@@ -135,13 +136,15 @@ __global__ void radial_bin_mean_kernel(const scalar_t* __restrict__ power, scala
     count[b] = 0.f;
   }
   __syncthreads();
-  const scalar_t* p = power + blockIdx.x * h * wr;
+  const scalar_t* z = spectrum + 2 * blockIdx.x * h * wr;
+  const float area = static_cast<float>(h * w);
   for (int64_t k = threadIdx.x; k < h * wr; k += blockDim.x) {
     const int64_t y = k / wr;
     const int64_t x = k % wr;
+    const float re = static_cast<float>(z[2 * k]), im = static_cast<float>(z[2 * k + 1]);
     const int64_t b = radial_bin(signed_frequency(y, h), x);
     const float m = static_cast<float>(rfft_multiplicity(x, w));
-    atomicAdd(&sum[b], m * static_cast<float>(p[k]));
+    atomicAdd(&sum[b], m * (re * re + im * im) / area);
     atomicAdd(&count[b], m);
   }
   __syncthreads();
@@ -150,22 +153,22 @@ __global__ void radial_bin_mean_kernel(const scalar_t* __restrict__ power, scala
   }
 }
 
-at::Tensor radial_bin_mean_cuda(const at::Tensor& power, int64_t w) {
-  c10::cuda::CUDAGuard guard(power.device());
-  const auto p = power.contiguous();
-  const int64_t h = p.size(-2);
-  const int64_t wr = p.size(-1);
-  const int64_t n_images = h * wr == 0 ? 0 : p.numel() / (h * wr);
+at::Tensor radial_bin_power_cuda(const at::Tensor& spectrum, int64_t w) {
+  c10::cuda::CUDAGuard guard(spectrum.device());
+  const auto z = spectrum.contiguous();
+  const int64_t h = z.size(-2);
+  const int64_t wr = z.size(-1);
+  const int64_t n_images = h * wr == 0 ? 0 : z.numel() / (h * wr);
   const int64_t n_bins = radial_bin_count(h, w);
-  std::vector<int64_t> out_shape(p.sizes().begin(), p.sizes().end() - 2);
+  std::vector<int64_t> out_shape(z.sizes().begin(), z.sizes().end() - 2);
   out_shape.push_back(n_bins);
-  auto out = at::empty(out_shape, p.options());
+  auto out = at::empty(out_shape, z.options().dtype(c10::toRealValueType(z.scalar_type())));
   if (n_images == 0) return out;
   auto stream = at::cuda::getCurrentCUDAStream();
   const size_t shared_bytes = 2 * n_bins * sizeof(float);
-  AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "radial_bin_mean_cuda", [&] {
-    radial_bin_mean_kernel<scalar_t><<<n_images, kThreads, shared_bytes, stream>>>(
-        p.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), h, wr, w, n_bins);
+  AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "radial_bin_power_cuda", [&] {
+    radial_bin_power_kernel<scalar_t><<<n_images, kThreads, shared_bytes, stream>>>(
+        reinterpret_cast<const scalar_t*>(z.data_ptr()), out.data_ptr<scalar_t>(), h, wr, w, n_bins);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   return out;
@@ -177,7 +180,7 @@ TORCH_LIBRARY_IMPL(hfc_fast, CUDA, m) {
   m.impl("_band_mask", &band_mask_cuda);
   m.impl("_split_epilogue", &split_epilogue_cuda);
   m.impl("radial_mask_fill_", &radial_mask_fill_cuda);
-  m.impl("_radial_bin_mean", &radial_bin_mean_cuda);
+  m.impl("_radial_bin_power", &radial_bin_power_cuda);
 }
 
 }  // namespace hfc

@@ -34,11 +34,11 @@ void call_split_epilogue(const at::Tensor& x, const at::Tensor& low, at::Tensor&
   op.call(x, low, low_out, high_out);
 }
 
-at::Tensor call_radial_bin_mean(const at::Tensor& power, int64_t w) {
+at::Tensor call_radial_bin_power(const at::Tensor& spectrum, int64_t w) {
   static auto op = c10::Dispatcher::singleton()
-                       .findSchemaOrThrow("hfc_fast::_radial_bin_mean", "")
+                       .findSchemaOrThrow("hfc_fast::_radial_bin_power", "")
                        .typed<at::Tensor(const at::Tensor&, int64_t)>();
-  return op.call(power, w);
+  return op.call(spectrum, w);
 }
 
 // Mean power |DFT(x)|^2 / (H W) per integer radius, (..., n_bins).
@@ -49,9 +49,8 @@ at::Tensor radial_power_spectrum(const at::Tensor& x) {
   const int64_t w = x.size(-1);
   TORCH_CHECK_VALUE(h > 0 && w > 0, "x must have non-empty spatial dimensions, got shape ", x.sizes());
   const auto dtype = split_compute_dtype(x.scalar_type());
-  const auto spectrum = at::fft_rfft2(x.contiguous().to(dtype));
-  const auto power = at::real(spectrum * spectrum.conj()) / static_cast<double>(h * w);
-  return call_radial_bin_mean(power.contiguous(), w).to(x.scalar_type());
+  const auto spectrum = at::fft_rfft2(x.contiguous().to(dtype)).contiguous();
+  return call_radial_bin_power(spectrum, w).to(x.scalar_type());
 }
 
 }  // namespace
@@ -143,7 +142,7 @@ TORCH_LIBRARY_FRAGMENT(hfc_fast, m) {
   m.def("_split_epilogue(Tensor x, Tensor low, Tensor(a!) low_out, Tensor(b!) high_out) -> ()");
   m.def("radial_mask_fill_(Tensor(a!) out, float radius, bool inclusive, bool centered) -> ()");
   m.def("radial_power_spectrum(Tensor x) -> Tensor");
-  m.def("_radial_bin_mean(Tensor power, int width) -> Tensor");
+  m.def("_radial_bin_power(Tensor spectrum, int width) -> Tensor");
 }
 
 // The CPU registration of frequency_split (small images take a fused route)
