@@ -26,6 +26,27 @@ def _say(msg):
     print(f"hfc_fast setup: {msg}", file=sys.stderr)
 
 
+def _locate_cuda_home():
+    """Set CUDA_HOME to a toolkit that really holds include/cuda_runtime.h.
+
+    torch guesses the toolkit from the folder above `nvcc`, which is wrong when
+    `nvcc` on PATH is a wrapper script (e.g. /usr/local/bin/nvcc).
+    """
+    if os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH"):
+        return
+    import shutil
+
+    candidates = []
+    nvcc = shutil.which("nvcc")
+    if nvcc:
+        candidates.append(os.path.dirname(os.path.dirname(os.path.realpath(nvcc))))
+    candidates += ["/usr/local/cuda"] + sorted(glob.glob("/usr/local/cuda-*"), reverse=True)
+    for home in candidates:
+        if os.path.isfile(os.path.join(home, "include", "cuda_runtime.h")):
+            os.environ["CUDA_HOME"] = home
+            return
+
+
 def _cuda_library_headers():
     """Include folders of the nvidia wheels that ship with torch.
 
@@ -45,6 +66,7 @@ def _extensions():
     if _flag("HFC_FAST_NO_EXT"):
         _say("HFC_FAST_NO_EXT=1: pure-Python install, no compiled operators")
         return [], {}
+    _locate_cuda_home()
     import torch
     from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CppExtension, CUDAExtension
 
@@ -70,7 +92,7 @@ def _extensions():
 
     if use_cuda:
         os.environ.setdefault("TORCH_CUDA_ARCH_LIST", "8.0;9.0")
-        headers = [f"-isystem{p}" for p in _cuda_library_headers()]
+        headers = [arg for p in _cuda_library_headers() for arg in ("-isystem", p)]
         extra["cxx"] = cxx + headers
         extra["nvcc"] = opt + ["-std=c++20", "--expt-relaxed-constexpr"] + headers
         define_macros.append(("WITH_CUDA", None))

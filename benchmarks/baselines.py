@@ -33,25 +33,37 @@ def frequency_split_naive(x: torch.Tensor, radii):
     return torch.stack(lows), torch.stack(highs)
 
 
-def frequency_split_rfft2(x: torch.Tensor, radii, masks=None):
-    """rfft2 once, masks broadcast over radii, one batched irfft2, subtraction."""
+def frequency_split_rfft2(x: torch.Tensor, radii, masks=None, out=None):
+    """rfft2 once, masks broadcast over radii, one batched irfft2, subtraction.
+
+    ``out=(low, high)`` writes into reused buffers."""
     h, w = x.shape[-2:]
     if masks is None:
         masks = _masks(h, w, radii, half=True, device=x.device)
     masks = masks.view(len(radii), *([1] * (x.dim() - 2)), *masks.shape[-2:])
-    low = torch.fft.irfft2(torch.fft.rfft2(x).unsqueeze(0) * masks, s=(h, w))
-    return low, x - low
+    if out is None:
+        low = torch.fft.irfft2(torch.fft.rfft2(x).unsqueeze(0) * masks, s=(h, w))
+        return low, x - low
+    low, high = out
+    torch.fft.irfft2(torch.fft.rfft2(x).unsqueeze(0) * masks, s=(h, w), out=low)
+    torch.sub(x, low, out=high)
+    return low, high
 
 
-def frequency_split_rfft_axes(x: torch.Tensor, radii, masks=None):
+def frequency_split_rfft_axes(x: torch.Tensor, radii, masks=None, out=None):
     """As frequency_split_rfft2 with the inverse as ifft along H then irfft along W."""
     h, w = x.shape[-2:]
     if masks is None:
         masks = _masks(h, w, radii, half=True, device=x.device)
     masks = masks.view(len(radii), *([1] * (x.dim() - 2)), *masks.shape[-2:])
-    spectrum = torch.fft.rfft2(x).unsqueeze(0) * masks
-    low = torch.fft.irfft(torch.fft.ifft(spectrum, dim=-2), n=w, dim=-1)
-    return low, x - low
+    spectrum = torch.fft.ifft(torch.fft.rfft2(x).unsqueeze(0) * masks, dim=-2)
+    if out is None:
+        low = torch.fft.irfft(spectrum, n=w, dim=-1)
+        return low, x - low
+    low, high = out
+    torch.fft.irfft(spectrum, n=w, dim=-1, out=low)
+    torch.sub(x, low, out=high)
+    return low, high
 
 
 def frequency_split_fft2(x: torch.Tensor, radii, masks=None):
@@ -70,6 +82,10 @@ PLAIN_SPLITS = {
     "rfft_axes": frequency_split_rfft_axes,
     "fft2": frequency_split_fft2,
 }
+
+
+# The plain formulations that can write into reused output buffers.
+PLAIN_SPLITS_OUT = {"rfft2": frequency_split_rfft2, "rfft_axes": frequency_split_rfft_axes}
 
 
 def plain_masks(x: torch.Tensor, radii) -> dict:

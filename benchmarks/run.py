@@ -22,10 +22,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import hfc_fast  # noqa: E402
+
 import baselines  # noqa: E402
 from timing import time_interleaved  # noqa: E402
-
-import hfc_fast  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -60,9 +60,16 @@ def bench_split(device: str, rounds: int) -> list[dict]:
         }
         for name, fn in baselines.PLAIN_SPLITS.items():
             fns[f"plain:{name}"] = lambda fn=fn, name=name: fn(x, radii, masks[name])
+        # Reused output buffers on both sides (a sweep's steady state).
+        buffers = (torch.empty(len(radii), *shape, device=device), torch.empty(len(radii), *shape, device=device))
+        fns["hfc_fast:out"] = lambda: hfc_fast.frequency_split(x, radii, out=buffers)
+        for name, fn in baselines.PLAIN_SPLITS_OUT.items():
+            fns[f"plain_out:{name}"] = lambda fn=fn, name=name: fn(x, radii, masks[name], out=buffers)
         times = time_interleaved(fns, rounds=rounds, device=device)
         plain = {k: v for k, v in times.items() if k.startswith("plain:")}
         best_plain = min(plain, key=plain.get)
+        plain_out = {k: v for k, v in times.items() if k.startswith("plain_out:")}
+        best_plain_out = min(plain_out, key=plain_out.get)
 
         low, high = hfc_fast.frequency_split(x, radii)
         ref_low, ref_high = baselines.frequency_split_naive(x.double(), radii)
@@ -75,6 +82,9 @@ def bench_split(device: str, rounds: int) -> list[dict]:
             "best_plain": best_plain,
             "speedup_vs_naive": times["naive"] / times["hfc_fast"],
             "speedup_vs_best_plain": times[best_plain] / times["hfc_fast"],
+            "best_plain_out": best_plain_out,
+            "speedup_out_vs_naive": times["naive"] / times["hfc_fast:out"],
+            "speedup_out_vs_best_plain_out": times[best_plain_out] / times["hfc_fast:out"],
             "max_abs_error_vs_float64": error,
         })
     return rows
@@ -163,6 +173,22 @@ def markdown(machine: str, device: str, rows: list[dict]) -> str:
             f"{ms['naive']:.1f} | {ms[row['best_plain']]:.2f} ({row['best_plain'][6:]}) | "
             f"{row['speedup_vs_naive']:.1f}× | {row['speedup_vs_best_plain']:.2f}× | "
             f"{row['max_abs_error_vs_float64']:.1e} |"
+        )
+    lines += [
+        "",
+        "### with reused output buffers (`out=`), both sides",
+        "",
+        "| shape | radii | hfc_fast ms | best plain ms (variant) | vs naive | vs best plain |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        if row["op"] != "frequency_split":
+            continue
+        ms = row["ms"]
+        lines.append(
+            f"| {'×'.join(map(str, row['shape']))} | {tuple(row['radii'])} | {ms['hfc_fast:out']:.2f} | "
+            f"{ms[row['best_plain_out']]:.2f} ({row['best_plain_out'][10:]}) | {row['speedup_out_vs_naive']:.1f}× | "
+            f"{row['speedup_out_vs_best_plain_out']:.2f}× |"
         )
     lines += ["", "## other ops", "", "| op | shape | hfc_fast ms | plain ms | speed-up | max abs err vs float64 |",
               "|---|---|---|---|---|---|"]

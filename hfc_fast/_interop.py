@@ -8,7 +8,8 @@ converts its first argument and every tensor it returns.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch

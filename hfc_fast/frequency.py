@@ -63,7 +63,10 @@ def frequency_split_reference(x: torch.Tensor, radius, *, inclusive: bool = Fals
     check_image(x)
     radii, scalar = as_radii(radius)
     h, w = x.shape[-2:]
-    work = x.to(_compute_dtype(x.dtype))
+    if x.numel() == 0:  # FFT libraries reject empty batches
+        empty = x.new_empty((len(radii), *x.shape))
+        return (empty[0], empty[0].clone()) if scalar else (empty, empty.clone())
+    work = x.contiguous().to(_compute_dtype(x.dtype))  # outputs contiguous whatever the input layout
     dist2 = _frequency_grid2(h, w, device=x.device, half=True)
     masks = torch.stack([_keep(dist2, r, inclusive) for r in radii]).to(work.dtype)
     masks = masks.view(len(radii), *([1] * (x.dim() - 2)), *masks.shape[-2:])
@@ -74,8 +77,30 @@ def frequency_split_reference(x: torch.Tensor, radius, *, inclusive: bool = Fals
     return (low[0], high[0]) if scalar else (low, high)
 
 
+def _check_out(out, x: torch.Tensor, n_radii: int, scalar: bool):
+    """The caller's (low, high) buffers viewed as (R, *x.shape)."""
+    if not (isinstance(out, tuple | list) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)):
+        raise TypeError("out must be a pair of tensors (low, high)")
+    if torch.is_grad_enabled() and x.requires_grad:
+        raise RuntimeError("frequency_split(..., out=...) does not support automatic differentiation; "
+                           "call it without out= or under torch.no_grad()")
+    shape = tuple(x.shape) if scalar else (n_radii, *x.shape)
+    views = []
+    for name, t in zip(("low", "high"), out, strict=True):
+        if tuple(t.shape) != shape:
+            raise ValueError(f"out {name} must have shape {shape}, got {tuple(t.shape)}")
+        if t.dtype != x.dtype:
+            raise TypeError(f"out {name} must have the dtype of x ({x.dtype}), got {t.dtype}")
+        if t.device != x.device:
+            raise ValueError(f"out {name} must be on the device of x ({x.device}), got {t.device}")
+        if not t.is_contiguous():
+            raise ValueError(f"out {name} must be contiguous")
+        views.append(t.unsqueeze(0) if scalar else t)
+    return views
+
+
 @array_interop
-def frequency_split(x: torch.Tensor, radius, *, inclusive: bool = False):
+def frequency_split(x: torch.Tensor, radius, *, inclusive: bool = False, out=None):
     """Split ``x`` into its low- and high-frequency components (LFC, HFC).
 
     Args:
@@ -86,6 +111,9 @@ def frequency_split(x: torch.Tensor, radius, *, inclusive: bool = False):
             transform.
         inclusive: keep ``d <= r`` (the paper's text) instead of the authors'
             released code's strict ``d < r``.
+        out: optional ``(low, high)`` tensors of the result's shape, dtype and
+            device to write into (reused buffers spare a sweep the cost of
+            fresh memory); not differentiable.
 
     Returns:
         ``(low, high)`` with ``low + high == x``: each (..., H, W) for one
@@ -98,6 +126,15 @@ def frequency_split(x: torch.Tensor, radius, *, inclusive: bool = False):
     """
     check_image(x)
     radii, scalar = as_radii(radius)
+    if out is not None:
+        low_out, high_out = _check_out(out, x, len(radii), scalar)
+        if _ext.use_compiled(x):
+            torch.ops.hfc_fast.frequency_split.out(x, list(radii), inclusive, low=low_out, high=high_out)
+        else:
+            low, high = frequency_split_reference(x, radii, inclusive=inclusive)
+            low_out.copy_(low)
+            high_out.copy_(high)
+        return tuple(out)
     if not _ext.use_compiled(x):
         return frequency_split_reference(x, radii[0] if scalar else radii, inclusive=inclusive)
     low, high = torch.ops.hfc_fast.frequency_split(x, list(radii), inclusive)
@@ -164,6 +201,10 @@ if _ext.LOADED:
     def _frequency_split_fake(x, radii, inclusive=False):
         shape = (len(radii), *x.shape)
         return x.new_empty(shape), x.new_empty(shape)
+
+    @torch.library.register_fake("hfc_fast::frequency_split.out")
+    def _frequency_split_out_fake(x, radii, inclusive=False, *, low, high):
+        return None
 
     @torch.library.register_fake("hfc_fast::radial_mask_fill_")
     def _radial_mask_fill_fake(out, radius, inclusive, centered):

@@ -8,6 +8,7 @@ import torch
 
 import hfc_fast
 from hfc_fast import _ext
+
 from naive import loop_mask
 from naive import split as naive_split
 
@@ -138,6 +139,45 @@ def test_compiled_matches_reference(shape, device):
     ref_low, ref_high = hfc_fast.frequency_split_reference(x, radii)
     torch.testing.assert_close(low, ref_low, atol=1e-5, rtol=0)
     torch.testing.assert_close(high, ref_high, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("shape", [(3, 2, 32, 32), (1, 1, 112, 100)])
+def test_out_buffers_are_written_completely(shape, device):
+    x = torch.randn(shape, device=device)
+    radii = [0, 4, 9.5]
+    low = torch.full((3, *shape), float("nan"), device=device)
+    high = torch.full((3, *shape), float("nan"), device=device)
+    result = hfc_fast.frequency_split(x, radii, out=(low, high))
+    assert result[0] is low and result[1] is high
+    ref_low, ref_high = hfc_fast.frequency_split_reference(x, radii)
+    torch.testing.assert_close(low, ref_low, atol=1e-5, rtol=0)
+    torch.testing.assert_close(high, ref_high, atol=1e-5, rtol=0)
+    one_low, one_high = torch.full_like(x, float("nan")), torch.full_like(x, float("nan"))
+    hfc_fast.frequency_split(x, 4, out=(one_low, one_high))
+    torch.testing.assert_close(one_low, ref_low[1], atol=1e-5, rtol=0)
+
+
+def test_out_errors():
+    x = torch.rand(2, 8, 8)
+    good = torch.empty(2, 2, 8, 8)
+    with pytest.raises(ValueError, match=r"out low must have shape \(2, 2, 8, 8\)"):
+        hfc_fast.frequency_split(x, [1, 2], out=(torch.empty(2, 8, 8), good))
+    with pytest.raises(TypeError, match="out high must have the dtype of x"):
+        hfc_fast.frequency_split(x, [1, 2], out=(good, good.double()))
+    with pytest.raises(ValueError, match="out low must be contiguous"):
+        hfc_fast.frequency_split(x, [1, 2], out=(torch.empty(2, 2, 8, 8).transpose(-1, -2), good))
+    with pytest.raises(TypeError, match="out must be a pair of tensors"):
+        hfc_fast.frequency_split(x, [1, 2], out=good)
+    with pytest.raises(RuntimeError, match="does not support automatic differentiation"):
+        hfc_fast.frequency_split(x.requires_grad_(), [1, 2], out=(good, good.clone()))
+
+
+@COMPILED
+def test_out_opcheck():
+    x = torch.randn(2, 3, 10, 10)
+    low, high = torch.empty(2, 2, 3, 10, 10), torch.empty(2, 2, 3, 10, 10)
+    torch.library.opcheck(torch.ops.hfc_fast.frequency_split.out, (x, [2.0, 4.0], False),
+                          {"low": low, "high": high})
 
 
 def test_shortcuts(device):

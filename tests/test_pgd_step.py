@@ -4,6 +4,7 @@ import torch
 
 import hfc_fast
 from hfc_fast import _ext
+
 from naive import pgd_step as naive_step
 
 COMPILED = pytest.mark.skipif(not _ext.LOADED, reason="hfc_fast._C is not built")

@@ -5,12 +5,15 @@ from torch import nn
 
 import hfc_fast
 from hfc_fast import _ext
+
 from naive import smooth as naive_smooth
 
 COMPILED = pytest.mark.skipif(not _ext.LOADED, reason="hfc_fast._C is not built")
 
 
-@pytest.mark.parametrize("shape", [(4, 3, 3, 3), (2, 2, 1, 1), (2, 1, 5, 7), (3, 2, 1, 4), (1, 1, 2, 2), (16, 3, 11, 11)])
+@pytest.mark.parametrize(
+    "shape", [(4, 3, 3, 3), (2, 2, 1, 1), (2, 1, 5, 7), (3, 2, 1, 4), (1, 1, 2, 2), (16, 3, 11, 11)]
+)
 @pytest.mark.parametrize("rho", [0.0, 0.1, 0.5, -0.3])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_matches_loops(shape, rho, dtype, device):

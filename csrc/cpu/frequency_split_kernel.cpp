@@ -158,13 +158,11 @@ at::Tensor pad_columns(const at::Tensor& t) {
   return at::constant_pad_nd(t, {0, padded(n) - n}, 0).contiguous();
 }
 
-std::tuple<at::Tensor, at::Tensor> frequency_split_fused(const at::Tensor& x, at::ArrayRef<double> radii,
-                                                         bool inclusive) {
+void frequency_split_fused_into(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive,
+                                at::Tensor& low_out, at::Tensor& high_out) {
   const int64_t h = x.size(-2);
   const int64_t w = x.size(-1);
-  const int64_t n_radii = static_cast<int64_t>(radii.size());
   const int64_t n_images = x.numel() / (h * w);
-  auto [low_out, high_out] = split_outputs(x, n_radii);
   const auto dtype = split_compute_dtype(x.scalar_type());
   const auto xc = x.contiguous().to(dtype);
 
@@ -196,22 +194,39 @@ std::tuple<at::Tensor, at::Tensor> frequency_split_fused(const at::Tensor& x, at
       });
     });
   });
-  return {low_out, high_out};
+}
+
+// Small images take the fused kernel, large ones the matrix-product route.
+void frequency_split_cpu_into(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive,
+                              at::Tensor& low, at::Tensor& high) {
+  if (x.numel() == 0) return;
+  if (x.size(-2) * x.size(-1) > kFusedMaxPixels) {
+    frequency_split_gemm_into(x, radii, inclusive, low, high);
+  } else {
+    frequency_split_fused_into(x, radii, inclusive, low, high);
+  }
 }
 
 std::tuple<at::Tensor, at::Tensor> frequency_split_cpu(const at::Tensor& x, at::ArrayRef<double> radii,
                                                        bool inclusive) {
   check_split_args(x, radii);
-  const int64_t h = x.size(-2);
-  const int64_t w = x.size(-1);
-  if (x.numel() == 0 || h * w > kFusedMaxPixels) return frequency_split_gemm(x, radii, inclusive);
-  return frequency_split_fused(x, radii, inclusive);
+  auto [low, high] = split_outputs(x, static_cast<int64_t>(radii.size()));
+  frequency_split_cpu_into(x, radii, inclusive, low, high);
+  return {low, high};
+}
+
+void frequency_split_cpu_out(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive, at::Tensor& low,
+                             at::Tensor& high) {
+  check_split_args(x, radii);
+  check_split_outputs(x, static_cast<int64_t>(radii.size()), low, high);
+  frequency_split_cpu_into(x, radii, inclusive, low, high);
 }
 
 }  // namespace
 
 TORCH_LIBRARY_IMPL(hfc_fast, CPU, m) {
   m.impl("frequency_split", &frequency_split_cpu);
+  m.impl("frequency_split.out", &frequency_split_cpu_out);
 }
 
 }  // namespace hfc

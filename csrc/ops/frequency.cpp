@@ -72,6 +72,22 @@ std::tuple<at::Tensor, at::Tensor> split_outputs(const at::Tensor& x, int64_t n_
   return {at::empty(shape, x.options()), at::empty(shape, x.options())};
 }
 
+void check_split_outputs(const at::Tensor& x, int64_t n_radii, const at::Tensor& low, const at::Tensor& high) {
+  std::vector<int64_t> shape{n_radii};
+  for (auto s : x.sizes()) shape.push_back(s);
+  for (const auto& [t, name] : {std::pair<const at::Tensor&, const char*>{low, "low"}, {high, "high"}}) {
+    TORCH_CHECK_VALUE(t.sizes() == at::IntArrayRef(shape), "out ", name, " must have shape ", at::IntArrayRef(shape),
+                      " (radii, *x.shape), got ", t.sizes());
+    TORCH_CHECK_TYPE(t.scalar_type() == x.scalar_type(), "out ", name, " must have the dtype of x (",
+                     x.scalar_type(), "), got ", t.scalar_type());
+    TORCH_CHECK_VALUE(t.device() == x.device(), "out ", name, " must be on the device of x (", x.device(),
+                      "), got ", t.device());
+    TORCH_CHECK_VALUE(t.is_contiguous(), "out ", name, " must be contiguous");
+  }
+  TORCH_CHECK_VALUE(!low.is_same(high) && (low.numel() == 0 || low.data_ptr() != high.data_ptr()),
+                    "out low and high must be different tensors");
+}
+
 std::vector<int64_t> split_band_rows(at::ArrayRef<double> radii, int64_t n, bool inclusive) {
   std::vector<int64_t> rows;
   for (double r : radii) rows.push_back(band_rows(band_max_frequency(r, n, inclusive), n));
@@ -82,15 +98,13 @@ std::vector<int64_t> split_band_rows(at::ArrayRef<double> radii, int64_t n, bool
 // outputs. Steps: forward band transform up to the largest radius, one fused
 // kernel that masks and scales the coefficients of every radius, a per-radius
 // inverse into `low`, and a fused epilogue high = x - low.
-std::tuple<at::Tensor, at::Tensor> frequency_split_gemm(const at::Tensor& x, at::ArrayRef<double> radii,
-                                                        bool inclusive) {
-  check_split_args(x, radii);
+void frequency_split_gemm_into(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive,
+                               at::Tensor& low_out, at::Tensor& high_out) {
   const int64_t h = x.size(-2);
   const int64_t w = x.size(-1);
   const int64_t n_radii = static_cast<int64_t>(radii.size());
   const int64_t n_images = h * w == 0 ? 0 : x.numel() / (h * w);
-  auto [low_out, high_out] = split_outputs(x, n_radii);
-  if (x.numel() == 0) return {low_out, high_out};
+  if (x.numel() == 0) return;
 
   const auto dtype = split_compute_dtype(x.scalar_type());
   const auto xc = x.contiguous().to(dtype).view({n_images, h, w});
@@ -133,11 +147,28 @@ std::tuple<at::Tensor, at::Tensor> frequency_split_gemm(const at::Tensor& x, at:
   auto low_view = low_out.view({n_radii, n_images, h, w});
   auto high_view = high_out.view({n_radii, n_images, h, w});
   call_split_epilogue(xc, low, low_view, high_view);
-  return {low_out, high_out};
+}
+
+std::tuple<at::Tensor, at::Tensor> frequency_split_gemm(const at::Tensor& x, at::ArrayRef<double> radii,
+                                                        bool inclusive) {
+  check_split_args(x, radii);
+  auto [low, high] = split_outputs(x, static_cast<int64_t>(radii.size()));
+  frequency_split_gemm_into(x, radii, inclusive, low, high);
+  return {low, high};
+}
+
+void frequency_split_gemm_out(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive, at::Tensor& low,
+                              at::Tensor& high) {
+  check_split_args(x, radii);
+  check_split_outputs(x, static_cast<int64_t>(radii.size()), low, high);
+  frequency_split_gemm_into(x, radii, inclusive, low, high);
 }
 
 TORCH_LIBRARY_FRAGMENT(hfc_fast, m) {
   m.def("frequency_split(Tensor x, float[] radii, bool inclusive=False) -> (Tensor, Tensor)");
+  m.def(
+      "frequency_split.out(Tensor x, float[] radii, bool inclusive=False, *, Tensor(a!) low, Tensor(b!) high) "
+      "-> ()");
   m.def("_band_mask(Tensor coeffs, float[] radii, bool inclusive, int height, int width) -> Tensor");
   m.def("_split_epilogue(Tensor x, Tensor low, Tensor(a!) low_out, Tensor(b!) high_out) -> ()");
   m.def("radial_mask_fill_(Tensor(a!) out, float radius, bool inclusive, bool centered) -> ()");
@@ -153,6 +184,7 @@ TORCH_LIBRARY_IMPL(hfc_fast, CPU, m) {
 
 TORCH_LIBRARY_IMPL(hfc_fast, CUDA, m) {
   m.impl("frequency_split", &frequency_split_gemm);
+  m.impl("frequency_split.out", &frequency_split_gemm_out);
   m.impl("radial_power_spectrum", &radial_power_spectrum);
 }
 

@@ -1,0 +1,1 @@
+"""Experiment runners; the ``hfc`` command is in :mod:`hfc_fast.experiments.cli`."""
