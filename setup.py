@@ -1,8 +1,11 @@
 """Build hfc_fast and its compiled operators hfc_fast._C.
 
+CPU kernels are always built; CUDA kernels when torch has CUDA support and a
+CUDA toolkit (nvcc) is found, no GPU needed.
+
 Environment:
   HFC_FAST_NO_EXT=1        pure-Python install (the reference implementations only)
-  FORCE_CUDA=1             build the CUDA kernels even where torch sees no GPU
+  FORCE_CUDA=1             build the CUDA kernels (fail loudly if they cannot be); 0: never
   TORCH_CUDA_ARCH_LIST     CUDA architectures (default "8.0;9.0")
   HFC_FAST_DEBUG=1         build without optimisation, with debug symbols
 """
@@ -75,13 +78,20 @@ def _extensions():
     sources += sorted(glob.glob(os.path.join(CSRC, "cpu", "*.cpp")))
     cuda_sources = sorted(glob.glob(os.path.join(CSRC, "cuda", "*.cu")))
 
-    use_cuda = _flag("FORCE_CUDA") or (torch.version.cuda is not None and torch.cuda.is_available())
-    if use_cuda and CUDA_HOME is None:
-        _say("CUDA requested but no CUDA toolkit (nvcc) was found: building CPU kernels only")
+    force = os.environ.get("FORCE_CUDA", "")
+    if _flag("FORCE_CUDA"):
+        if CUDA_HOME is None or torch.version.cuda is None:
+            raise RuntimeError(
+                "FORCE_CUDA=1 but " + ("no CUDA toolkit (nvcc) was found" if CUDA_HOME is None
+                                       else "this torch has no CUDA support")
+            )
+        use_cuda = True
+    elif force.lower() in ("0", "false", "no", "off"):
         use_cuda = False
-    if use_cuda and torch.version.cuda is None:
-        _say("CUDA requested but this torch has no CUDA support: building CPU kernels only")
-        use_cuda = False
+    else:
+        use_cuda = torch.version.cuda is not None and CUDA_HOME is not None
+        if not use_cuda:
+            _say("no CUDA toolkit or no CUDA-enabled torch: building CPU kernels only")
 
     debug = _flag("HFC_FAST_DEBUG")
     opt = ["-O0", "-g"] if debug else ["-O3"]

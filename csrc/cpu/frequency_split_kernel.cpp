@@ -199,7 +199,6 @@ void frequency_split_fused_into(const at::Tensor& x, at::ArrayRef<double> radii,
 // Small images take the fused kernel, large ones the matrix-product route.
 void frequency_split_cpu_into(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive,
                               at::Tensor& low, at::Tensor& high) {
-  if (x.numel() == 0) return;
   if (x.size(-2) * x.size(-1) > kFusedMaxPixels) {
     frequency_split_gemm_into(x, radii, inclusive, low, high);
   } else {
@@ -209,17 +208,12 @@ void frequency_split_cpu_into(const at::Tensor& x, at::ArrayRef<double> radii, b
 
 std::tuple<at::Tensor, at::Tensor> frequency_split_cpu(const at::Tensor& x, at::ArrayRef<double> radii,
                                                        bool inclusive) {
-  check_split_args(x, radii);
-  auto [low, high] = split_outputs(x, static_cast<int64_t>(radii.size()));
-  frequency_split_cpu_into(x, radii, inclusive, low, high);
-  return {low, high};
+  return split_with(&frequency_split_cpu_into, x, radii, inclusive);
 }
 
 void frequency_split_cpu_out(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive, at::Tensor& low,
                              at::Tensor& high) {
-  check_split_args(x, radii);
-  check_split_outputs(x, static_cast<int64_t>(radii.size()), low, high);
-  frequency_split_cpu_into(x, radii, inclusive, low, high);
+  split_out_with(&frequency_split_cpu_into, x, radii, inclusive, low, high);
 }
 
 }  // namespace

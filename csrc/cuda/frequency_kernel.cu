@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "../ops/frequency_split.h"
 #include "hfc/frequency_math.h"
 
 namespace hfc {
@@ -43,15 +44,11 @@ at::Tensor band_mask_cuda(const at::Tensor& coeffs_in, at::ArrayRef<double> radi
   const int64_t n_images = coeffs.size(0);
   const int64_t rows_h = coeffs.size(1);
   const int64_t rows_w = coeffs.size(2);
-  std::vector<int64_t> bh, bw, offsets;
-  int64_t total = 0;
-  for (double r : radii) {
-    bh.push_back(band_rows(band_max_frequency(r, h, inclusive), h));
-    bw.push_back(band_rows(band_max_frequency(r, w, inclusive), w));
-    offsets.push_back(total);
-    total += n_images * bh.back() * bw.back();
-  }
-  auto out = at::empty({total}, coeffs.options());
+  const auto layout = band_layout(radii, n_images, h, w, inclusive);
+  const auto& bh = layout.rows_h;
+  const auto& bw = layout.rows_w;
+  const auto& offsets = layout.offsets;
+  auto out = at::empty({layout.total}, coeffs.options());
   auto stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES(coeffs.scalar_type(), "band_mask_cuda", [&] {
     for (size_t i = 0; i < radii.size(); ++i) {
@@ -160,9 +157,7 @@ at::Tensor radial_bin_power_cuda(const at::Tensor& spectrum, int64_t w) {
   const int64_t wr = z.size(-1);
   const int64_t n_images = h * wr == 0 ? 0 : z.numel() / (h * wr);
   const int64_t n_bins = radial_bin_count(h, w);
-  std::vector<int64_t> out_shape(z.sizes().begin(), z.sizes().end() - 2);
-  out_shape.push_back(n_bins);
-  auto out = at::empty(out_shape, z.options().dtype(c10::toRealValueType(z.scalar_type())));
+  auto out = at::empty(radial_bin_shape(z, w), z.options().dtype(c10::toRealValueType(z.scalar_type())));
   if (n_images == 0) return out;
   auto stream = at::cuda::getCurrentCUDAStream();
   const size_t shared_bytes = 2 * n_bins * sizeof(float);

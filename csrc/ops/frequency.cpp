@@ -88,6 +88,38 @@ void check_split_outputs(const at::Tensor& x, int64_t n_radii, const at::Tensor&
                     "out low and high must be different tensors");
 }
 
+BandLayout band_layout(at::ArrayRef<double> radii, int64_t n_images, int64_t h, int64_t w, bool inclusive) {
+  BandLayout layout;
+  layout.rows_h = split_band_rows(radii, h, inclusive);
+  layout.rows_w = split_band_rows(radii, w, inclusive);
+  for (size_t i = 0; i < radii.size(); ++i) {
+    layout.offsets.push_back(layout.total);
+    layout.total += n_images * layout.rows_h[i] * layout.rows_w[i];
+  }
+  return layout;
+}
+
+std::vector<int64_t> radial_bin_shape(const at::Tensor& spectrum, int64_t w) {
+  std::vector<int64_t> shape(spectrum.sizes().begin(), spectrum.sizes().end() - 2);
+  shape.push_back(radial_bin_count(spectrum.size(-2), w));
+  return shape;
+}
+
+std::tuple<at::Tensor, at::Tensor> split_with(SplitInto route, const at::Tensor& x, at::ArrayRef<double> radii,
+                                              bool inclusive) {
+  check_split_args(x, radii);
+  auto [low, high] = split_outputs(x, static_cast<int64_t>(radii.size()));
+  if (x.numel() > 0) route(x, radii, inclusive, low, high);
+  return {low, high};
+}
+
+void split_out_with(SplitInto route, const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive,
+                    at::Tensor& low, at::Tensor& high) {
+  check_split_args(x, radii);
+  check_split_outputs(x, static_cast<int64_t>(radii.size()), low, high);
+  if (x.numel() > 0) route(x, radii, inclusive, low, high);
+}
+
 std::vector<int64_t> split_band_rows(at::ArrayRef<double> radii, int64_t n, bool inclusive) {
   std::vector<int64_t> rows;
   for (double r : radii) rows.push_back(band_rows(band_max_frequency(r, n, inclusive), n));
@@ -149,20 +181,19 @@ void frequency_split_gemm_into(const at::Tensor& x, at::ArrayRef<double> radii, 
   call_split_epilogue(xc, low, low_view, high_view);
 }
 
+namespace {
+
 std::tuple<at::Tensor, at::Tensor> frequency_split_gemm(const at::Tensor& x, at::ArrayRef<double> radii,
                                                         bool inclusive) {
-  check_split_args(x, radii);
-  auto [low, high] = split_outputs(x, static_cast<int64_t>(radii.size()));
-  frequency_split_gemm_into(x, radii, inclusive, low, high);
-  return {low, high};
+  return split_with(&frequency_split_gemm_into, x, radii, inclusive);
 }
 
 void frequency_split_gemm_out(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive, at::Tensor& low,
                               at::Tensor& high) {
-  check_split_args(x, radii);
-  check_split_outputs(x, static_cast<int64_t>(radii.size()), low, high);
-  frequency_split_gemm_into(x, radii, inclusive, low, high);
+  split_out_with(&frequency_split_gemm_into, x, radii, inclusive, low, high);
 }
+
+}  // namespace
 
 TORCH_LIBRARY_FRAGMENT(hfc_fast, m) {
   m.def("frequency_split(Tensor x, float[] radii, bool inclusive=False) -> (Tensor, Tensor)");

@@ -22,6 +22,27 @@ void check_split_outputs(const at::Tensor& x, int64_t n_radii, const at::Tensor&
 // Band-basis rows each radius keeps on an axis of length n.
 std::vector<int64_t> split_band_rows(at::ArrayRef<double> radii, int64_t n, bool inclusive);
 
+// Where each radius' masked band lands in the flat output of _band_mask:
+// radius i holds (n_images, rows_h[i], rows_w[i]) values from offsets[i].
+struct BandLayout {
+  std::vector<int64_t> rows_h, rows_w, offsets;
+  int64_t total = 0;
+};
+BandLayout band_layout(at::ArrayRef<double> radii, int64_t n_images, int64_t h, int64_t w, bool inclusive);
+
+// Output shape of _radial_bin_power for an (..., H, W // 2 + 1) spectrum.
+std::vector<int64_t> radial_bin_shape(const at::Tensor& spectrum, int64_t w);
+
+// A route of the split: writes every radius into checked (R, *x.shape) outputs.
+using SplitInto = void (*)(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive, at::Tensor& low,
+                           at::Tensor& high);
+
+// The functional and out= kernels of a route.
+std::tuple<at::Tensor, at::Tensor> split_with(SplitInto route, const at::Tensor& x, at::ArrayRef<double> radii,
+                                              bool inclusive);
+void split_out_with(SplitInto route, const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive,
+                    at::Tensor& low, at::Tensor& high);
+
 // The split through large matrix products, into checked (R, *x.shape)
 // outputs: any device, any image size.
 void frequency_split_gemm_into(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive,
