@@ -8,6 +8,7 @@
 #include <torch/types.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 #include "../ops/band_basis.h"
@@ -20,8 +21,15 @@ namespace hfc {
 namespace {
 
 // Images up to this many pixels take the fused route; above it the per-image
-// scratch leaves the L2 cache and large matrix products win.
-constexpr int64_t kFusedMaxPixels = 96 * 96;
+// scratch leaves the L2 cache and large matrix products win. The environment
+// variable HFC_FAST_FUSED_MAX_PIXELS overrides it (read once), for tuning.
+int64_t fused_max_pixels() {
+  static const int64_t limit = [] {
+    const char* env = std::getenv("HFC_FAST_FUSED_MAX_PIXELS");
+    return env != nullptr ? std::max<int64_t>(0, std::atoll(env)) : int64_t(96 * 96);
+  }();
+  return limit;
+}
 
 // Rows are zero-padded to whole blocks of kLanes values, so that every inner
 // loop below is a fixed-length vector operation with no tail.
@@ -199,7 +207,7 @@ void frequency_split_fused_into(const at::Tensor& x, at::ArrayRef<double> radii,
 // Small images take the fused kernel, large ones the matrix-product route.
 void frequency_split_cpu_into(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive,
                               at::Tensor& low, at::Tensor& high) {
-  if (x.size(-2) * x.size(-1) > kFusedMaxPixels) {
+  if (x.size(-2) * x.size(-1) > fused_max_pixels()) {
     frequency_split_gemm_into(x, radii, inclusive, low, high);
   } else {
     frequency_split_fused_into(x, radii, inclusive, low, high);
