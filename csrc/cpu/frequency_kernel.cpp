@@ -24,11 +24,8 @@ at::Tensor band_mask_cpu(const at::Tensor& coeffs_in, at::ArrayRef<double> radii
   const int64_t n_images = coeffs.size(0);
   const int64_t rows_h = coeffs.size(1);
   const int64_t rows_w = coeffs.size(2);
-  const auto layout = band_layout(radii, n_images, h, w, inclusive);
-  const auto& bh = layout.rows_h;
-  const auto& bw = layout.rows_w;
-  const auto& offsets = layout.offsets;
-  auto out = at::empty({layout.total}, coeffs.options());
+  const auto band = band_layout(radii, n_images, h, w, inclusive);
+  auto out = at::empty({band.total}, coeffs.options());
   AT_DISPATCH_FLOATING_TYPES(coeffs.scalar_type(), "band_mask_cpu", [&] {
     const scalar_t* src = coeffs.data_ptr<scalar_t>();
     scalar_t* dst = out.data_ptr<scalar_t>();
@@ -38,16 +35,16 @@ at::Tensor band_mask_cpu(const at::Tensor& coeffs_in, at::ArrayRef<double> radii
       for (int64_t job = begin; job < end; ++job) {
         const int64_t i = job / n_images;
         const int64_t n = job % n_images;
-        for (int64_t jy = 0; jy < bh[i]; ++jy) {
+        for (int64_t jy = 0; jy < band.rows_h[i]; ++jy) {
           const int64_t ky = band_frequency(jy);
-          const int64_t kept = band_kept_rows(ky, bw[i], radii[i], inclusive);
+          const int64_t kept = band_kept_rows(ky, band.rows_w[i], radii[i], inclusive);
           const scalar_t row_scale = static_cast<scalar_t>(band_fold(ky, h)) * inv_area;
           const scalar_t* in = src + (n * rows_h + jy) * rows_w;
-          scalar_t* o = dst + offsets[i] + (n * bh[i] + jy) * bw[i];
+          scalar_t* o = dst + band.offsets[i] + (n * band.rows_h[i] + jy) * band.rows_w[i];
           for (int64_t jx = 0; jx < kept; ++jx) {
             o[jx] = in[jx] * row_scale * static_cast<scalar_t>(band_fold(band_frequency(jx), w));
           }
-          for (int64_t jx = kept; jx < bw[i]; ++jx) o[jx] = scalar_t(0);
+          for (int64_t jx = kept; jx < band.rows_w[i]; ++jx) o[jx] = scalar_t(0);
         }
       }
     });

@@ -44,19 +44,16 @@ at::Tensor band_mask_cuda(const at::Tensor& coeffs_in, at::ArrayRef<double> radi
   const int64_t n_images = coeffs.size(0);
   const int64_t rows_h = coeffs.size(1);
   const int64_t rows_w = coeffs.size(2);
-  const auto layout = band_layout(radii, n_images, h, w, inclusive);
-  const auto& bh = layout.rows_h;
-  const auto& bw = layout.rows_w;
-  const auto& offsets = layout.offsets;
-  auto out = at::empty({layout.total}, coeffs.options());
+  const auto band = band_layout(radii, n_images, h, w, inclusive);
+  auto out = at::empty({band.total}, coeffs.options());
   auto stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES(coeffs.scalar_type(), "band_mask_cuda", [&] {
     for (size_t i = 0; i < radii.size(); ++i) {
-      const int64_t count = n_images * bw[i] * bh[i];
+      const int64_t count = n_images * band.rows_w[i] * band.rows_h[i];
       if (count == 0) continue;
       band_mask_kernel<scalar_t><<<blocks_for(count), kThreads, 0, stream>>>(
-          coeffs.data_ptr<scalar_t>(), out.data_ptr<scalar_t>() + offsets[i], n_images, rows_h, rows_w,
-          bh[i], bw[i], h, w, radii[i], inclusive);
+          coeffs.data_ptr<scalar_t>(), out.data_ptr<scalar_t>() + band.offsets[i], n_images, rows_h, rows_w,
+          band.rows_h[i], band.rows_w[i], h, w, radii[i], inclusive);
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     }
   });
