@@ -38,6 +38,6 @@ if [ ! -d "$DATA" ]; then
   fi
 fi
 
-echo "setup: building hfc_fast (FORCE_CUDA=${FORCE_CUDA:-0})"
+echo "setup: building hfc_fast (FORCE_CUDA=${FORCE_CUDA:-auto})"
 MAX_JOBS=${MAX_JOBS:-2} pip_install --no-build-isolation --no-deps -e .
 "$VENV_PY" -m hfc_fast.experiments.cli info
