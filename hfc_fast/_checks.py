@@ -9,6 +9,14 @@ from collections.abc import Sequence
 import torch
 
 
+def check_real_floating(t, name: str) -> None:
+    """``t`` must be a real floating-point tensor of any shape."""
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor, got {type(t).__name__}")
+    if t.is_complex() or not t.is_floating_point():
+        raise TypeError(f"{name} must be a real floating-point tensor, got {t.dtype}")
+
+
 def check_image(x: torch.Tensor, name: str = "x") -> None:
     """``x`` must be a real floating-point tensor of shape (..., H, W)."""
     if not isinstance(x, torch.Tensor):

@@ -29,6 +29,8 @@ def _load() -> tuple[bool, str]:
 
 
 LOADED, _REASON = _load()
+# Fixed once _C is loaded; asked here so that calls on CUDA tensors need not.
+_CUDA_KERNELS = LOADED and "cuda" in torch.ops.hfc_fast._build_info()
 
 
 def use_compiled(*tensors: torch.Tensor) -> bool:
@@ -36,15 +38,11 @@ def use_compiled(*tensors: torch.Tensor) -> bool:
     if not LOADED:
         return False
     for t in tensors:
-        if t.device.type == "cuda" and not _has_cuda_kernels():
+        if t.device.type == "cuda" and not _CUDA_KERNELS:
             return False
         if t.device.type not in ("cpu", "cuda", "meta"):
             return False
     return True
-
-
-def _has_cuda_kernels() -> bool:
-    return LOADED and "cuda" in torch.ops.hfc_fast._build_info()
 
 
 def backend_info() -> dict:
@@ -58,7 +56,7 @@ def backend_info() -> dict:
         "backend": "compiled" if LOADED else "reference",
         "reason": _REASON,
         "cpu_kernels": LOADED,
-        "cuda_kernels": _has_cuda_kernels(),
+        "cuda_kernels": _CUDA_KERNELS,
         "cuda_available": torch.cuda.is_available(),
         "torch": torch.__version__,
     }

@@ -12,21 +12,14 @@ import numbers
 import torch
 
 from hfc_fast import _ext
-from hfc_fast._checks import check_number
+from hfc_fast._checks import check_number, check_real_floating
 
 __all__ = ["pgd_step_", "pgd_step_reference_"]
 
 
-def _check_tensor(t, name: str) -> None:
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{name} must be a tensor, got {type(t).__name__}")
-    if t.is_complex() or not t.is_floating_point():
-        raise TypeError(f"{name} must be a real floating-point tensor, got {t.dtype}")
-
-
 def _check_step_args(x_adv, grad, x0, eps, alpha, lo, hi):
     for name, t in (("x_adv", x_adv), ("grad", grad), ("x0", x0)):
-        _check_tensor(t, name)
+        check_real_floating(t, name)
     for name, t in (("grad", grad), ("x0", x0)):
         if t.device != x_adv.device:
             raise ValueError(f"{name} must be on the same device as x_adv ({x_adv.device}), got {t.device}")
@@ -37,7 +30,7 @@ def _check_step_args(x_adv, grad, x0, eps, alpha, lo, hi):
     batch = x_adv.shape[0] if x_adv.dim() > 0 else 1
     for name, value in (("eps", eps), ("alpha", alpha)):
         if isinstance(value, torch.Tensor):
-            _check_tensor(value, name)
+            check_real_floating(value, name)
             if value.device != x_adv.device:
                 raise ValueError(f"{name} must be on the same device as x_adv ({x_adv.device}), got {value.device}")
             if not (value.numel() == 1 or (value.dim() == 1 and value.numel() == batch)):

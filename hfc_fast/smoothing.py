@@ -14,17 +14,14 @@ import torch
 from torch import nn
 
 from hfc_fast import _ext
-from hfc_fast._checks import check_number
+from hfc_fast._checks import check_number, check_real_floating
 from hfc_fast._interop import array_interop
 
 __all__ = ["first_conv", "smooth_first_conv", "smooth_kernels", "smooth_kernels_reference"]
 
 
 def _check_weight(weight) -> None:
-    if not isinstance(weight, torch.Tensor):
-        raise TypeError(f"weight must be a tensor, got {type(weight).__name__}")
-    if weight.is_complex() or not weight.is_floating_point():
-        raise TypeError(f"weight must be a real floating-point tensor, got {weight.dtype}")
+    check_real_floating(weight, "weight")
     if weight.dim() != 4:
         raise ValueError(f"weight must be 4-D (out_channels, in_channels, kh, kw), got shape {tuple(weight.shape)}")
 
