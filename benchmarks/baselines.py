@@ -104,3 +104,42 @@ def pgd_step_plain_(x_adv, grad, x0, eps: float, alpha: float, lo: float = 0.0, 
     x_adv = x_adv + alpha * grad.sign()
     delta = torch.clamp(x_adv - x0, min=-eps, max=eps)
     return torch.clamp(x0 + delta, min=lo, max=hi)
+
+
+def _loop_model_logits(model, x):
+    return model(x)
+
+
+def fgsm_loop(model, x, y, eps: float) -> torch.Tensor:
+    """FGSM as attack libraries write it (one ε per call); returns the adversarial images."""
+    x_adv = x.clone().detach().requires_grad_(True)
+    loss = torch.nn.functional.cross_entropy(_loop_model_logits(model, x_adv), y)
+    grad = torch.autograd.grad(loss, x_adv)[0]
+    return torch.clamp(x + eps * grad.sign(), 0, 1).detach()
+
+
+def pgd_loop(model, x, y, eps: float, alpha: float, steps: int) -> torch.Tensor:
+    """L∞ PGD as attack libraries write it: one ε per call, every image every
+    step, input gradients, separate torch ops for the step; returns the final iterates."""
+    x_adv = x.clone().detach()
+    for _ in range(steps):
+        x_adv.requires_grad_(True)
+        loss = torch.nn.functional.cross_entropy(_loop_model_logits(model, x_adv), y)
+        grad = torch.autograd.grad(loss, x_adv)[0]
+        x_adv = x_adv.detach() + alpha * grad.sign()
+        delta = torch.clamp(x_adv - x, min=-eps, max=eps)
+        x_adv = torch.clamp(x + delta, 0, 1).detach()
+    return x_adv
+
+
+def robust_accuracy_loop(model, batches, eps_values, attack) -> list[float]:
+    """Robust accuracy per ε: attack every batch at every ε, then evaluate the result."""
+    correct = [0] * len(eps_values)
+    total = 0
+    for x, y in batches:
+        total += len(x)
+        for k, eps in enumerate(eps_values):
+            x_adv = attack(model, x, y, eps)
+            with torch.no_grad():
+                correct[k] += int((model(x_adv).argmax(1) == y).sum())
+    return [c / total for c in correct]

@@ -73,6 +73,17 @@ def pgd_step_reference_(x_adv, grad, x0, eps, alpha, lo: float = 0.0, hi: float 
     return x_adv
 
 
+def _dense_views(x_adv, grad, x0):
+    """Channels-last (B, C, H, W) tensors as contiguous (B, H, W, C) views: the kernel
+    then runs on them in place instead of on contiguous copies; batch stays first,
+    so per-sample ε and α still line up."""
+    tensors = (x_adv, grad, x0)
+    if x_adv.dim() == 4 and not x_adv.is_contiguous() and all(
+            t.is_contiguous(memory_format=torch.channels_last) for t in tensors):
+        return tuple(t.permute(0, 2, 3, 1) for t in tensors)
+    return tensors
+
+
 @torch.no_grad()
 def pgd_step_(x_adv: torch.Tensor, grad: torch.Tensor, x0: torch.Tensor, eps, alpha,
               lo: float = 0.0, hi: float = 1.0) -> torch.Tensor:
@@ -94,8 +105,9 @@ def pgd_step_(x_adv: torch.Tensor, grad: torch.Tensor, x0: torch.Tensor, eps, al
         return pgd_step_reference_(x_adv, grad, x0, eps, alpha, lo, hi)
     eps_t = eps if isinstance(eps, torch.Tensor) else None
     alpha_t = alpha if isinstance(alpha, torch.Tensor) else None
+    x_view, grad, x0 = _dense_views(x_adv, grad, x0)
     torch.ops.hfc_fast.pgd_step_(
-        x_adv, grad, x0, eps_t, alpha_t,
+        x_view, grad, x0, eps_t, alpha_t,
         0.0 if eps_t is not None else float(eps),
         0.0 if alpha_t is not None else float(alpha),
         float(lo), float(hi),

@@ -66,6 +66,16 @@ def test_non_contiguous_x_adv_is_updated_in_place(device):
     np.testing.assert_allclose(base_x.transpose(2, 3).cpu().numpy(), expected, atol=1e-7)
 
 
+def test_channels_last_per_sample_in_place(device):
+    x, g, x0 = (t.contiguous(memory_format=torch.channels_last) for t in _inputs((5, 3, 6, 7), device))
+    eps = torch.rand(5, device=device) * 0.1
+    expected = naive_step(x.cpu(), g.cpu(), x0.cpu(), eps.cpu().numpy(), 0.01)
+    storage = x.data_ptr()
+    hfc_fast.pgd_step_(x, g, x0, eps, 0.01)
+    assert x.data_ptr() == storage and x.is_contiguous(memory_format=torch.channels_last)
+    np.testing.assert_allclose(x.cpu().numpy(), expected, atol=1e-7)
+
+
 def test_compiled_matches_reference():
     x, g, x0 = _inputs((16, 3, 8, 8), "cpu")
     y = x.clone()

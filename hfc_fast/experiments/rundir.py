@@ -39,3 +39,16 @@ def write_json(path: Path, payload) -> Path:
 def save_figure(path: Path, figure) -> Path:
     """Save a matplotlib figure as PNG, atomically."""
     return _atomic_write(path, lambda f: figure.savefig(f, format="png", dpi=110, bbox_inches="tight"))
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` as UTF-8, atomically."""
+    data = text.encode()
+    return _atomic_write(path, lambda f: f.write(data))
+
+
+def save_torch(path: Path, obj) -> Path:
+    """``torch.save`` ``obj`` atomically (a killed run never leaves half a checkpoint)."""
+    import torch
+
+    return _atomic_write(path, lambda f: torch.save(obj, f))

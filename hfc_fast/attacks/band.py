@@ -1,0 +1,39 @@
+"""Frequency-band constraints on a perturbation (low- or high-frequency-only attacks)."""
+
+from __future__ import annotations
+
+import numbers
+
+import torch
+
+from hfc_fast.frequency import frequency_split
+
+BANDS = ("low", "high")
+
+
+class BandProjection:
+    """Keep only the ``"low"`` (``d < r``) or ``"high"`` (``d >= r``) band of a perturbation.
+
+    The projection is the differentiable :func:`hfc_fast.frequency_split`, an
+    orthogonal projector, so the gradient with respect to an unconstrained
+    perturbation is the projected input gradient.
+    """
+
+    def __init__(self, band) -> None:
+        if not (isinstance(band, tuple | list) and len(band) == 2):
+            raise ValueError(f'band must be a pair ("low" or "high", radius), got {band!r}')
+        kind, radius = band
+        if kind not in BANDS:
+            raise ValueError(f'band[0] must be "low" or "high", got {kind!r}')
+        if isinstance(radius, bool) or not isinstance(radius, numbers.Real) or not radius > 0:
+            raise ValueError(f"band[1] must be a positive radius, got {radius!r}")
+        self.kind = kind
+        self.radius = float(radius)
+
+    def __call__(self, delta: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) perturbation -> its component in the band, same shape."""
+        low, high = frequency_split(delta, self.radius)
+        return low if self.kind == "low" else high
+
+    def __repr__(self) -> str:
+        return f"BandProjection({self.kind!r}, {self.radius:g})"

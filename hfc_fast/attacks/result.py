@@ -1,0 +1,57 @@
+"""What an attack returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class AttackResult:
+    """Outcome of one attack call over a batch of B images and E values of ε.
+
+    Attributes:
+        eps: the E radii, ascending.
+        fooled: (E, B) bool; ``fooled[k, i]`` when some iterate within ``eps[k]``
+            fooled image i (nested balls: a success at a smaller ε counts at
+            every larger one). Images misclassified to begin with count as fooled.
+        clean_correct: (B,) bool, the model was right on the clean image (for a
+            targeted attack: the clean prediction was not already the target).
+        adversarials: (E, B, ...) the first fooling iterate of each image (its
+            final iterate when none fooled it), or ``None`` unless asked for.
+        forwards, backwards: images passed forward / backward through the model.
+        method: name and settings of the attack.
+    """
+
+    eps: tuple[float, ...]
+    fooled: torch.Tensor
+    clean_correct: torch.Tensor
+    adversarials: torch.Tensor | None = None
+    forwards: int = 0
+    backwards: int = 0
+    method: dict = field(default_factory=dict)
+
+    @property
+    def clean_accuracy(self) -> float:
+        """Share of images the model gets right unattacked."""
+        return float(self.clean_correct.float().mean()) if self.clean_correct.numel() else float("nan")
+
+    @property
+    def robust_accuracy(self) -> tuple[float, ...]:
+        """Per ε, the share of images no iterate fooled."""
+        if self.fooled.shape[1] == 0:
+            return tuple(float("nan") for _ in self.eps)
+        return tuple(float(v) for v in (~self.fooled).float().mean(dim=1))
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (no tensors)."""
+        return {
+            "method": self.method,
+            "eps": list(self.eps),
+            "n": int(self.clean_correct.numel()),
+            "clean_accuracy": self.clean_accuracy,
+            "robust_accuracy": list(self.robust_accuracy),
+            "forwards": self.forwards,
+            "backwards": self.backwards,
+        }
