@@ -44,39 +44,52 @@ def read_idx(path: str | Path) -> torch.Tensor:
     return torch.from_numpy(array.astype(dtype.newbyteorder("="), copy=True))
 
 
-def _find(root: Path, stem: str) -> Path:
-    for name in (f"{stem}.gz", stem):
-        if (root / name).is_file():
-            return root / name
+def _find(root: Path, stem: str, name: str) -> Path:
+    for candidate in (f"{stem}.gz", stem):
+        if (root / candidate).is_file():
+            return root / candidate
+    hint = (f"on Debian or Ubuntu `apt-get install dataset-fashion-mnist` puts it in {FASHION_MNIST_ROOT}, or pass "
+            if name == "Fashion-MNIST" else "pass ")
     raise FileNotFoundError(
-        f"{root} has no {stem}[.gz]. Fashion-MNIST is expected in idx format there; on Debian or Ubuntu "
-        f"`apt-get install dataset-fashion-mnist` puts it in {FASHION_MNIST_ROOT}, or pass the folder "
-        "that holds train-images-idx3-ubyte.gz and the other three files."
+        f"{root} has no {stem}[.gz]. {name} is expected in idx format there; {hint}"
+        "the folder that holds train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], "
+        "t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]."
     )
 
 
-def load_fashion_mnist(root: str | Path | None = None, split: str = "test") -> tuple[torch.Tensor, torch.Tensor]:
-    """Fashion-MNIST (or MNIST, same layout) images and labels.
+def load_idx_dataset(root: str | Path, split: str = "test", *,
+                     name: str = "MNIST") -> tuple[torch.Tensor, torch.Tensor]:
+    """Images and labels from the four idx files of MNIST or Fashion-MNIST.
 
     Args:
-        root: folder with the four idx files; default: Debian's install folder.
+        root: folder with ``{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]``.
         split: ``"train"`` or ``"test"``.
+        name: the data set's name, for error messages.
 
     Returns:
-        ``(images, labels)``: float32 (N, 1, 28, 28) in [0, 1], int64 (N,).
+        ``(images, labels)``: float32 (N, 1, H, W) in [0, 1], int64 (N,).
     """
     if split not in _SPLITS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    root = FASHION_MNIST_ROOT if root is None else Path(root)
+    root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(
-            f"data root {root} does not exist. On Debian or Ubuntu `apt-get install dataset-fashion-mnist` "
-            f"installs Fashion-MNIST in {FASHION_MNIST_ROOT}; or pass a folder with the idx files."
-        )
+        hint = (f"On Debian or Ubuntu `apt-get install dataset-fashion-mnist` installs Fashion-MNIST in "
+                f"{FASHION_MNIST_ROOT}; or pass" if name == "Fashion-MNIST" else "Pass")
+        raise FileNotFoundError(f"data root {root} does not exist. {hint} a folder with the {name} idx files.")
     prefix = _SPLITS[split]
-    images = read_idx(_find(root, f"{prefix}-images-idx3-ubyte"))
-    labels = read_idx(_find(root, f"{prefix}-labels-idx1-ubyte"))
+    images = read_idx(_find(root, f"{prefix}-images-idx3-ubyte", name))
+    labels = read_idx(_find(root, f"{prefix}-labels-idx1-ubyte", name))
     if images.dim() != 3 or labels.dim() != 1 or len(images) != len(labels):
         raise ValueError(f"{root}: expected (N, H, W) images and (N,) labels, got {tuple(images.shape)} "
                          f"and {tuple(labels.shape)}")
     return images.unsqueeze(1).float().div_(255.0), labels.long()
+
+
+def load_fashion_mnist(root: str | Path | None = None, split: str = "test") -> tuple[torch.Tensor, torch.Tensor]:
+    """Fashion-MNIST images (N, 1, 28, 28) in [0, 1] and labels (N,); default root: Debian's install folder."""
+    return load_idx_dataset(FASHION_MNIST_ROOT if root is None else root, split, name="Fashion-MNIST")
+
+
+def load_mnist(root: str | Path, split: str = "test") -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST images (N, 1, 28, 28) in [0, 1] and labels (N,) from a folder of idx files."""
+    return load_idx_dataset(root, split, name="MNIST")
