@@ -29,7 +29,8 @@ def _write_idx(path, array: np.ndarray, gz: bool) -> None:
     header = bytes([0, 0, codes[array.dtype.type], array.ndim]) + b"".join(
         int(d).to_bytes(4, "big") for d in array.shape)
     data = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
-    (gzip.open if gz else open)(str(path) + (".gz" if gz else ""), "wb").write(data)
+    with (gzip.open if gz else open)(str(path) + (".gz" if gz else ""), "wb") as f:
+        f.write(data)
 
 
 @pytest.mark.parametrize("gz", [True, False])

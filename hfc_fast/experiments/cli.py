@@ -21,14 +21,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hfc", description="Frequency-spectrum experiments on CNNs (hfc_fast).")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="LFC/HFC split of Fashion-MNIST: image grid, spectrum, JSON summary")
+    demo = sub.add_parser("demo", help="the main job on Fashion-MNIST: split, training with tracking, examples, "
+                                       "robustness with smoothing, kernels, report")
     demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="run directory (default: runs/demo)")
     demo.add_argument("--data-root", type=Path, default=None,
                       help="folder with the Fashion-MNIST idx files (default: Debian's install folder)")
     demo.add_argument("--radii", type=_radii, default=(4.0, 8.0, 12.0), help="comma-separated radii (default 4,8,12)")
     demo.add_argument("--images", type=int, default=8, help="images in the grid (default 8)")
     demo.add_argument("--batch-size", type=int, default=1000, help="images per split call (default 1000)")
-    demo.add_argument("--limit", type=int, default=None, help="use only the first N test images")
+    demo.add_argument("--limit", type=int, default=None, help="use only the first N train and test images")
+    demo.add_argument("--epochs", type=int, default=4, help="epochs of the natural model (default 4)")
+    demo.add_argument("--adv-epochs", type=int, default=2, help="epochs of the adversarial model (default 2)")
+    demo.add_argument("--adv-limit", type=int, default=20000,
+                      help="training images of the adversarial model (default 20000)")
+    demo.add_argument("--attack-images", type=int, default=2000, help="test images attacked (default 2000)")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     sub.add_parser("info", help="which backend is active, and why")
     add_train_parser(sub)
@@ -122,17 +129,17 @@ def main(argv=None) -> int:
 
         try:
             summary = run_demo(args.out, data_root=args.data_root, radii=args.radii, n_images=args.images,
-                               batch_size=args.batch_size, limit=args.limit)
-        except (FileNotFoundError, ValueError) as err:
+                               batch_size=args.batch_size, limit=args.limit, epochs=args.epochs,
+                               adv_epochs=args.adv_epochs, adv_limit=args.adv_limit,
+                               attack_images=args.attack_images, progress=not args.no_progress)
+        except (FileNotFoundError, FileExistsError, ValueError) as err:
             print(f"hfc demo: {err}", file=sys.stderr)
             return 2
-        seconds = summary["split_seconds"]
-        print(f"split {summary['images']} images at radii {summary['radii']}: "
-              f"{seconds['hfc_fast']:.2f} s with {summary['backend']['backend']} ops, "
-              f"{seconds['reference']:.2f} s with the plain-PyTorch reference")
-        for r, share in summary["lfc_energy_share"].items():
-            print(f"  r={r}: {100 * share:.1f}% of the energy is in the LFC")
-        print(f"wrote {args.out}/grid.png, spectrum.png, summary.json")
+        print(f"natural model: test accuracy {summary['natural']['test']['acc']:.3f}; "
+              f"adversarial model: {summary['adversarial']['test']['acc']:.3f}")
+        for verdict in summary["verdicts"]:
+            print(f"  {'supported' if verdict['supported'] else 'not supported'}: {verdict['claim']}")
+        print(f"wrote {args.out}/report.md and report.html ({summary['seconds'] / 60:.1f} min)")
         return 0
     return 2
 

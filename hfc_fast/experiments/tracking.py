@@ -42,13 +42,20 @@ def evaluate_tracking(model, data, radii, *, dist: Dist, batch_size: int = 500, 
     radii = list(radii)
     correct = torch.zeros(1 + 2 * len(radii), dtype=torch.float64)
     n = 0
+    buffers = None
     batches = iterate_batches(data, torch.arange(len(data)), batch_size, workers=workers)
     try:
         for index, (x, y) in enumerate(batches):
             if index % dist.world != dist.rank:
                 continue
             x, y = x.to(dist.device, non_blocking=True), y.to(dist.device, non_blocking=True)
-            low, high = frequency_split(x, radii)
+            if buffers is None or buffers[0].shape[1:] != x.shape or buffers[0].dtype != x.dtype:
+                # one pair of output buffers for the whole pass: fresh multi-megabyte outputs per batch
+                # cost page faults and allocator churn comparable to the split itself
+                shape = (len(radii), *x.shape)
+                buffers = (torch.empty(shape, dtype=x.dtype, device=x.device),
+                           torch.empty(shape, dtype=x.dtype, device=x.device))
+            low, high = frequency_split(x, radii, out=buffers)
             views = [x, *low, *high]
             with torch.autocast(dist.device.type, dtype=torch.bfloat16, enabled=amp):
                 hits = [(model(v).argmax(1) == y).sum() for v in views]

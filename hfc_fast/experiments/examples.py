@@ -1,0 +1,70 @@
+"""Fig 2 of the paper: images the model gets right on x and on its HFC but wrong on its LFC."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from hfc_fast.experiments.rundir import save_figure
+from hfc_fast.frequency import frequency_split
+
+
+@torch.no_grad()
+def find_examples(model, images: torch.Tensor, labels: torch.Tensor, radius: float, *,
+                  batch_size: int = 500) -> dict:
+    """Indices and confidences of the images right on x and x_h but wrong on x_l.
+
+    Returns:
+        ``{"indices": (M,), "confidence": {"x","low","high"}: (M,), "pred_low": (M,), "n": N}``; the
+        confidence is the softmax probability of the predicted class.
+    """
+    model.eval()
+    found, conf, pred_low = [], {"x": [], "low": [], "high": []}, []
+    for start in range(0, len(images), batch_size):
+        x, y = images[start:start + batch_size], labels[start:start + batch_size]
+        low, high = frequency_split(x, radius)
+        probs = {k: torch.softmax(model(v), dim=1) for k, v in (("x", x), ("low", low), ("high", high))}
+        pred = {k: p.argmax(1) for k, p in probs.items()}
+        hit = (pred["x"] == y) & (pred["high"] == y) & (pred["low"] != y)
+        found.append(hit.nonzero().squeeze(1) + start)
+        for k in conf:
+            conf[k].append(probs[k].max(1).values[hit])
+        pred_low.append(pred["low"][hit])
+    return {"indices": torch.cat(found), "confidence": {k: torch.cat(v) for k, v in conf.items()},
+            "pred_low": torch.cat(pred_low), "n": len(images)}
+
+
+def plot_examples(images, labels, found: dict, radius: float, path: Path, class_names, *, n: int = 8) -> Path:
+    """Columns of x, x_l, x_h with predictions and confidences, like the paper's Fig 2."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    picks = found["indices"][:n]
+    cols = max(1, len(picks))
+    fig, axes = plt.subplots(3, cols, figsize=(1.9 * cols, 6.2), squeeze=False)
+    for j in range(cols):
+        for i in range(3):
+            axes[i][j].axis("off")
+        if j >= len(picks):
+            continue
+        x = images[picks[j]:picks[j] + 1]
+        low, high = frequency_split(x, radius)
+        y = int(labels[picks[j]])
+        panels = ((x, "x", class_names[y], found["confidence"]["x"][j]),
+                  (low, "x_l", class_names[int(found["pred_low"][j])], found["confidence"]["low"][j]),
+                  (high, "x_h", class_names[y], found["confidence"]["high"][j]))
+        for i, (img, name, pred, c) in enumerate(panels):
+            shown = img[0].permute(1, 2, 0).squeeze(-1)
+            if name == "x_h":
+                shown = (shown - shown.min()) / (shown.max() - shown.min()).clamp_min(1e-8)
+            axes[i][j].imshow(shown.clamp(0, 1).numpy(), cmap="gray" if shown.dim() == 2 else None)
+            axes[i][j].set_title(f"{name}: {pred}\n{100 * float(c):.0f}%", fontsize=7)
+    fig.suptitle(f"right on x and on x_h, wrong on x_l (r = {radius:g}): {len(found['indices'])} of {found['n']}")
+    fig.tight_layout()
+    try:
+        return save_figure(path, fig)
+    finally:
+        plt.close(fig)

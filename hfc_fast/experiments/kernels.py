@@ -1,0 +1,57 @@
+"""Fig 7 of the paper: first-layer kernels, their spectra, and how smooth they are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from hfc_fast.experiments.rundir import save_figure
+from hfc_fast.smoothing import first_conv
+
+SPECTRUM_SIZE = 16  # kernels are zero-padded to this size before their DFT
+
+
+def kernel_spectra(weight: torch.Tensor, size: int = SPECTRUM_SIZE) -> torch.Tensor:
+    """|DFT|² of each spatial kernel zero-padded to size×size, DC centred: (O, I, size, size)."""
+    spectrum = torch.fft.fft2(weight.detach().double(), s=(size, size))
+    return torch.fft.fftshift(spectrum.abs().square(), dim=(-2, -1))
+
+
+def high_frequency_share(weight: torch.Tensor, size: int = SPECTRUM_SIZE) -> float:
+    """Share of the kernels' energy above half the Nyquist frequency (|f| > 0.25 cycles/pixel).
+
+    Lower is smoother; a constant kernel gives 0.
+    """
+    power = torch.fft.fft2(weight.detach().double(), s=(size, size)).abs().square()
+    f = torch.fft.fftfreq(size, dtype=torch.float64)
+    high = (f[:, None] ** 2 + f[None, :] ** 2).sqrt() > 0.25
+    total = float(power.sum())
+    return float(power[..., high].sum()) / total if total > 0 else 0.0
+
+
+def plot_kernels(models: dict, path: Path, *, n: int = 8) -> Path:
+    """For each model, ``n`` first-layer kernels (channel-averaged) above their spectra."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2 * len(models), n, figsize=(1.3 * n, 2.7 * len(models)), squeeze=False)
+    for row, (name, model) in enumerate(models.items()):
+        weight = first_conv(model).weight.detach()
+        spectra = kernel_spectra(weight).mean(dim=1)
+        share = high_frequency_share(weight)
+        for j in range(n):
+            for ax in (axes[2 * row][j], axes[2 * row + 1][j]):
+                ax.axis("off")
+            if j >= weight.shape[0]:
+                continue
+            axes[2 * row][j].imshow(weight[j].mean(0).numpy(), cmap="coolwarm")
+            axes[2 * row + 1][j].imshow(spectra[j].log1p().numpy(), cmap="magma")
+        axes[2 * row][0].set_title(f"{name}: high-frequency share {share:.3f}", fontsize=8, loc="left")
+    fig.tight_layout()
+    try:
+        return save_figure(path, fig)
+    finally:
+        plt.close(fig)
