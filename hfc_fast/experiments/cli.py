@@ -30,10 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--images", type=int, default=8, help="images in the grid (default 8)")
     demo.add_argument("--batch-size", type=int, default=1000, help="images per split call (default 1000)")
     demo.add_argument("--limit", type=int, default=None, help="use only the first N train and test images")
-    demo.add_argument("--epochs", type=int, default=4, help="epochs of the natural model (default 4)")
+    demo.add_argument("--epochs", type=int, default=3, help="epochs of the natural model (default 3)")
     demo.add_argument("--adv-epochs", type=int, default=2, help="epochs of the adversarial model (default 2)")
-    demo.add_argument("--adv-limit", type=int, default=20000,
-                      help="training images of the adversarial model (default 20000)")
+    demo.add_argument("--adv-limit", type=int, default=10000,
+                      help="training images of the adversarial model (default 10000)")
     demo.add_argument("--attack-images", type=int, default=2000, help="test images attacked (default 2000)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
 

@@ -150,8 +150,8 @@ def _trained(config: TrainConfig, folder: Path, progress: bool):
 
 
 def run_demo(out: Path, *, data_root: Path | None = None, radii=(4, 8, 12), n_images: int = 8,
-             batch_size: int = 1000, limit: int | None = None, epochs: int = 4, adv_epochs: int = 2,
-             adv_limit: int = 20000, attack_images: int = 2000, progress: bool = True) -> dict:
+             batch_size: int = 1000, limit: int | None = None, epochs: int = 3, adv_epochs: int = 2,
+             adv_limit: int = 10000, attack_images: int = 2000, progress: bool = True) -> dict:
     """Run the main job into ``out`` and return its summary (also ``out/summary.json``)."""
     for name, value in (("n_images", n_images), ("batch_size", batch_size), ("epochs", epochs),
                         ("adv_epochs", adv_epochs), ("attack_images", attack_images), ("adv_limit", adv_limit)):
