@@ -33,8 +33,16 @@ def _fresh_generator() -> torch.Generator:
     return torch.Generator().manual_seed(int.from_bytes(os.urandom(4), "little"))
 
 
+def _frozen(model):
+    frozen = copy.deepcopy(model).eval()
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    return frozen
+
+
 def plain_pgd_fooled(model, x, y, eps, alpha, steps):
     """The attack written plainly: every image, every step; fooled if any iterate fools it."""
+    model = _frozen(model)
     with torch.no_grad():
         fooled = model(x).argmax(1) != y
     x_adv = x.clone()
@@ -81,6 +89,7 @@ def test_without_early_exit_adversarials_are_final_iterates(trained64):
     model, x, y = trained64
     eps, alpha, steps = 0.05, 0.02, 5
     result = pgd(model, x, y, eps, alpha=alpha, steps=steps, early_exit=False, return_adversarials=True)
+    model = _frozen(model)  # the same input-only backward, so near-zero gradients round alike
     x_adv = x.clone()
     for _ in range(steps):
         x_adv.requires_grad_(True)

@@ -37,13 +37,14 @@ def attack_mode(model):
 
 
 def forward_logits(model, x: torch.Tensor, *, amp: bool) -> torch.Tensor:
-    """``model(x)`` as float32 logits (B, K); under bfloat16 autocast when ``amp``."""
+    """``model(x)`` as logits (B, K), at least float32; under bfloat16 autocast when ``amp``."""
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
         logits = model(x)
     if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.shape[0] != x.shape[0]:
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
         raise ValueError(f"model must return logits of shape (B, classes) = ({x.shape[0]}, K), got {shape}")
-    return logits.float()
+    # low-precision logits (autocast) are scored in float32; float64 models keep their precision
+    return logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
 
 
 def warn_if_not_logits(logits: torch.Tensor) -> None:
