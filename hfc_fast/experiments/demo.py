@@ -138,12 +138,10 @@ def _stage(out: Path, name: str, compute, *, progress: bool) -> dict:
 def _trained(config: TrainConfig, folder: Path, progress: bool):
     """Train (or resume, or reuse) a run and return its model in eval mode and its metrics."""
     checkpoint = folder / "checkpoints" / "last.pt"
-    done = 0
-    if checkpoint.exists():
-        done = int(torch.load(checkpoint, map_location="cpu", weights_only=True)["epoch"])
-    if done < config.epochs:
-        train(config, folder, resume=checkpoint.exists(), progress=progress)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True) if checkpoint.exists() else None
+    if state is None or int(state["epoch"]) < config.epochs:
+        train(config, folder, resume=state is not None, progress=progress)
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     model = build_model(config.model, in_channels=1, image_size=28, num_classes=10)
     model.load_state_dict(state["model"])
     return model.eval(), state["history"]
