@@ -39,7 +39,56 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("info", help="which backend is active, and why")
     add_train_parser(sub)
+    from hfc_fast.experiments.suite import add_common_arguments
+
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _runner(module).add_arguments(p)
+        add_common_arguments(p, name)
+    report = sub.add_parser("report", help="combine the reports of several runs into one page")
+    report.add_argument("runs", nargs="+", type=Path, help="run directories")
+    report.add_argument("--out", type=Path, default=Path("runs/report"), help="where to write (default runs/report)")
     return parser
+
+
+# name -> (module under hfc_fast.experiments with add_arguments/run, help)
+SUBCOMMANDS = {
+    "sweep": ("sweep", "top-1/top-5 accuracy of a classifier on originals, LFC and HFC over a radius grid"),
+    "examples": ("examples", "Fig 2: test images right on x and x_h but wrong on x_l"),
+    "table1": ("table1", "Table 1: models trained on LFC or HFC, tested on original images"),
+    "shuffle": ("shuffle", "Fig 3: natural vs shuffled labels, LFC accuracy of the train set"),
+    "heuristics": ("heuristics", "Figs 4-5: batch size, dropout, mixup, BatchNorm, adversarial training, "
+                                 "architectures, optimizers"),
+    "bn-lfc": ("bn_lfc", "Fig 6: with vs without BatchNorm, trained on LFC"),
+    "kernels": ("kernels", "Fig 7: first-layer kernels of natural, adversarial and smoothed models"),
+    "robustness": ("robustness", "Table 2: FGSM/PGD accuracy of smoothed natural and adversarial models"),
+    "svd": ("svd", "§8: the Fig-2 count under a truncated-SVD split beside the FFT split"),
+    "archs": ("archs", "Caro et al.: perturbation spectra of FC, local-conv and ViT models"),
+    "masks": ("masks", "lecture: Fourier masks learned on frozen naive, adversarial and augmented models"),
+    "implicit-bias": ("implicit_bias", "lecture: Fourier sparsity of linear conv vs fully connected predictors"),
+}
+
+
+def _runner(module: str):
+    import importlib
+
+    return importlib.import_module(f"hfc_fast.experiments.{module}")
+
+
+def run_subcommand(args) -> int:
+    from hfc_fast.experiments.suite import Experiment
+
+    exp = Experiment(args.command, args)
+    try:
+        results = _runner(SUBCOMMANDS[args.command][0]).run(exp, args)
+    finally:
+        exp.close()
+    if exp.dist.is_main:
+        for v in results.get("verdicts", []):
+            print(f"  {'supported' if v['supported'] else 'not supported'} ({v['seeds_holding']}/{v['seeds']} "
+                  f"seeds): {v['claim']}")
+        print(f"wrote {args.out}/report.md, report.html and results.json ({results['seconds'] / 60:.1f} min)")
+    return 0
 
 
 def _optional_int(text: str) -> int | None:
@@ -48,7 +97,7 @@ def _optional_int(text: str) -> int | None:
 
 def add_train_parser(sub) -> None:
     from hfc_fast.data.registry import DATASETS
-    from hfc_fast.experiments.train_config import OPTIMIZERS, TrainConfig
+    from hfc_fast.experiments.train_config import AUGMENTATIONS, OPTIMIZERS, TrainConfig
     from hfc_fast.models.registry import MODELS
 
     d = TrainConfig()
@@ -70,6 +119,8 @@ def add_train_parser(sub) -> None:
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--dropout", type=float, default=d.dropout, help="dropout p on fully-connected layers")
     p.add_argument("--mixup", type=float, default=d.mixup, help="mixup alpha (0: off)")
+    p.add_argument("--augment", choices=AUGMENTATIONS, default=d.augment,
+                   help="affine: random rotation (±15°), scale (0.9-1.1) and shift (±10%%) of training images")
     bn = p.add_mutually_exclusive_group()
     bn.add_argument("--batchnorm", dest="batchnorm", action="store_true", default=None)
     bn.add_argument("--no-batchnorm", dest="batchnorm", action="store_false")
@@ -123,6 +174,17 @@ def main(argv=None) -> int:
             return run_train(args)
         except (FileNotFoundError, FileExistsError, ValueError) as err:
             print(f"hfc train: {err}", file=sys.stderr)
+            return 2
+    if args.command in SUBCOMMANDS or args.command == "report":
+        try:
+            if args.command == "report":
+                from hfc_fast.experiments.combine import combine_reports
+
+                print(f"wrote {combine_reports(args.runs, args.out)} and report.html")
+                return 0
+            return run_subcommand(args)
+        except (FileNotFoundError, FileExistsError, ValueError) as err:
+            print(f"hfc {args.command}: {err}", file=sys.stderr)
             return 2
     if args.command == "demo":
         from hfc_fast.experiments.demo import run_demo

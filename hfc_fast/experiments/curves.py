@@ -37,3 +37,41 @@ def plot_tracking(history: list[dict], path: Path, *, title: str = "") -> Path:
         return save_figure(path, fig)
     finally:
         plt.close(fig)
+
+
+def plot_variants(histories: dict, path: Path, *, title: str = "", radii=None) -> Path:
+    """One panel per variant (Figs 4–6): train and test accuracy on the originals (black, solid and
+    dashed) and test accuracy on the LFC (solid) and HFC (dotted) at each radius."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = max(1, len(histories))
+    cols = min(n, 4)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), sharey=True, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for ax, (name, history) in zip(axes.flat, histories.items(), strict=False):
+        epochs = [h["epoch"] for h in history]
+        ax.plot(epochs, [h["train"]["acc"] for h in history], color="black", lw=2, label="train")
+        ax.plot(epochs, [h["test"]["acc"] for h in history], color="black", ls="--", label="test")
+        shown = [r for r in history[0]["test"]["lfc"] if radii is None or r in radii] if history else []
+        colours = plt.cm.viridis([i / max(1, len(shown) - 1) * 0.85 for i in range(len(shown))])
+        for r, colour in zip(shown, colours, strict=True):
+            ax.plot(epochs, [h["test"]["lfc"][r] for h in history], color=colour, label=f"test LFC r={r}")
+            ax.plot(epochs, [h["test"]["hfc"][r] for h in history], color=colour, ls=":", label=f"test HFC r={r}")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("accuracy")
+    axes[0][0].legend(fontsize=6, loc="lower right")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    try:
+        return save_figure(path, fig)
+    finally:
+        plt.close(fig)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import html
-import re
 from pathlib import Path
 
+from hfc_fast.experiments.pages import write_page
 from hfc_fast.experiments.robustness import EPS, PAPER_TABLE2
-from hfc_fast.experiments.rundir import write_text
 
 
 def robustness_csv(rows: list[dict]) -> str:
@@ -50,7 +47,7 @@ def verdicts(rows: list[dict], kernels: dict) -> list[dict]:
     return out
 
 
-def _table2(rows: list[dict]) -> list[str]:
+def table2_lines(rows: list[dict]) -> list[str]:
     eps = " | ".join(f"{e}" for e in EPS)
     lines = [f"| model | ρ | clean | FGSM {eps} | PGD {eps} | paper: clean | paper: FGSM | paper: PGD |",
              "|---|---|---|---|---|---|---|---|"]
@@ -112,7 +109,7 @@ def write_report(out: Path, summary: dict, natural_history: list[dict], settings
         "FGSM and PGD-10 (step ε/4, no random start) on "
         f"{summary['robustness'][0]['n']} test images; an image counts as robust only if no iterate fooled it.",
         "",
-        *_table2(summary["robustness"]),
+        *table2_lines(summary["robustness"]),
         "",
         "## First-layer kernels (Fig 7)",
         "",
@@ -128,48 +125,4 @@ def write_report(out: Path, summary: dict, natural_history: list[dict], settings
           f"({v['seeds']} seed)." for v in summary["verdicts"]],
         "",
     ]
-    text = "\n".join(lines)
-    write_text(out / "report.md", text)
-    write_text(out / "report.html", _html(text, out))
-    return out / "report.md"
-
-
-def _html(markdown: str, folder: Path) -> str:
-    """A small markdown-to-HTML rendering with the PNGs embedded, so the page stands alone."""
-    body, table = [], []
-
-    def flush_table():
-        if table:
-            rows = [r for r in table if not re.fullmatch(r"\|[-|]+\|", r)]
-            cells = [[html.escape(c.strip()) for c in r.strip("|").split("|")] for r in rows]
-            head = "".join(f"<th>{c}</th>" for c in cells[0])
-            rest = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in cells[1:])
-            body.append(f"<table><tr>{head}</tr>{rest}</table>")
-            table.clear()
-
-    for line in markdown.splitlines():
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        flush_table()
-        image = re.fullmatch(r"!\[(.*)\]\((.*)\)", line)
-        if image:
-            path = folder / image.group(2)
-            data = base64.b64encode(path.read_bytes()).decode() if path.exists() else ""
-            body.append(f'<p><img alt="{html.escape(image.group(1))}" src="data:image/png;base64,{data}" '
-                        'style="max-width:100%"></p>')
-        elif line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
-        elif line.startswith("- "):
-            body.append(f"<li>{_inline(line[2:])}</li>")
-        elif line.strip():
-            body.append(f"<p>{_inline(line)}</p>")
-    flush_table()
-    style = "body{font-family:sans-serif;max-width:60em;margin:auto}table{border-collapse:collapse}" \
-            "td,th{border:1px solid #ccc;padding:2px 6px}"
-    return f"<!doctype html><meta charset=utf-8><title>hfc_fast demo</title><style>{style}</style>" + "".join(body)
-
-
-def _inline(text: str) -> str:
-    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text))
+    return write_page(out, "\n".join(lines), title="hfc_fast demo")

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from hfc_fast.attacks import pgd
+from hfc_fast.data.augment import random_affine
 from hfc_fast.data.registry import TensorData, load_dataset
 from hfc_fast.data.views import band_view, check_radii, shuffle_labels, tracking_radii
 from hfc_fast.experiments import distributed
@@ -123,8 +124,9 @@ class Run:
             raise FileNotFoundError(f"--resume: no checkpoint at {path}; start the run without --resume")
         state = torch.load(path, map_location="cpu", weights_only=True)
         saved = state["config"]
+        defaults = TrainConfig().to_dict()  # settings added since the checkpoint was written
         for key, value in self.config.to_dict().items():
-            if key not in RESUMABLE_CHANGES and saved.get(key) != value:
+            if key not in RESUMABLE_CHANGES and saved.get(key, defaults[key]) != value:
                 raise ValueError(f"--resume: setting {key!r} is {value!r} but the run was started with "
                                  f"{saved.get(key)!r}; only {', '.join(RESUMABLE_CHANGES)} may change")
         self.core.load_state_dict(state["model"])
@@ -146,6 +148,8 @@ class Run:
 
     def _prepare(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         c = self.config
+        if c.augment == "affine":
+            x = random_affine(x)
         if c.train_band != "original":
             x = band_view(x, c.train_band, c.train_radius, normalize=True)
         if c.adv_eps > 0:
@@ -208,6 +212,7 @@ class Run:
         save_torch(self.out / CHECKPOINT, {
             "config": self.config.to_dict(), "epoch": epoch, "model": self.core.state_dict(),
             "optimizer": self.optimizer.state_dict(), "history": self.history, "rng": rng,
+            "image_shape": list(self.image_shape), "num_classes": self.train_set.num_classes,
         })
         plot_tracking(self.history, self.out / "curves.png", title=self.title())
 

@@ -10,6 +10,7 @@ from hfc_fast.data.views import BANDS
 from hfc_fast.models.registry import MODELS
 
 OPTIMIZERS = ("sgd", "adam", "adagrad", "adadelta", "rmsprop")
+AUGMENTATIONS = ("none", "affine")
 
 
 @dataclass
@@ -28,6 +29,7 @@ class TrainConfig:
     epochs: int = 100
     dropout: float = 0.0
     mixup: float = 0.0  # Beta(α, α); 0 is off
+    augment: str = "none"  # or "affine": random scale, translation and rotation of each training image
     batchnorm: bool | None = None  # None: the model's default
     adv_eps: float = 0.0  # PGD adversarial training when > 0
     adv_steps: int = 10
@@ -60,6 +62,7 @@ class TrainConfig:
         need(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         need(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
         need(0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}")
+        need(self.augment in AUGMENTATIONS, f"augment must be one of {', '.join(AUGMENTATIONS)}, got {self.augment!r}")
         need(self.mixup >= 0, f"mixup must be >= 0, got {self.mixup}")
         need(self.adv_eps >= 0, f"adv_eps must be >= 0, got {self.adv_eps}")
         need(self.adv_steps >= 1, f"adv_steps must be >= 1, got {self.adv_steps}")

@@ -1,0 +1,375 @@
+"""Every experiment subcommand end to end on tiny slices of Fashion-MNIST, and the pieces behind them."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from hfc_fast import frequency_split_reference
+from hfc_fast.data import FASHION_MNIST_ROOT
+from hfc_fast.data.augment import random_affine
+from hfc_fast.experiments import sweep as sweep_module
+from hfc_fast.experiments.cli import main as hfc
+from hfc_fast.experiments.implicit_bias import fourier_norms
+from hfc_fast.experiments.masks import apply_mask, half_plane_radius
+from hfc_fast.experiments.suite import load_run
+from hfc_fast.experiments.svd import energy_matched_rank, svd_split
+
+needs_fmnist = pytest.mark.skipif(not (FASHION_MNIST_ROOT / "t10k-images-idx3-ubyte.gz").exists(),
+                                  reason="Debian's dataset-fashion-mnist is not installed")
+
+TINY = ["--train-limit", "200", "--test-limit", "150", "--epochs", "1", "--no-progress"]
+
+
+def png_ok(path):
+    """A PNG that decodes and is not one flat colour."""
+    image = Image.open(io.BytesIO(path.read_bytes()))
+    image.load()
+    pixels = torch.from_numpy(np.asarray(image.convert("L"), dtype=np.float32))
+    assert pixels.std() > 1.0, f"{path} is blank"
+
+
+def check_run(out, figures):
+    """config.json, results.json, report.md with resolvable links, report.html with inline figures."""
+    for name in figures:
+        png_ok(out / name)
+    results = json.loads((out / "results.json").read_text())
+    assert results["seconds"] > 0 and results["world_size"] == 1
+    report = (out / "report.md").read_text()
+    links = re.findall(r"\]\(([^)]+)\)", report)
+    assert links, "the report shows no figure"
+    for link in links:
+        assert (out / link).exists(), link
+    assert report.count("data:image") == 0
+    assert (out / "report.html").read_text().count("data:image/png;base64,") == len(links)
+    assert json.loads((out / "config.json").read_text())["command"]
+    return results, report
+
+
+def in_unit(value):
+    return 0.0 <= value <= 1.0
+
+
+# ---------------------------------------------------------------------- the subcommands
+@needs_fmnist
+def test_examples(tmp_path):
+    out = tmp_path / "examples"
+    assert hfc(["examples", "--out", str(out), *TINY]) == 0
+    results, _ = check_run(out, ["examples.png"])
+    assert results["radius"] == pytest.approx(10.5)  # r = 12 on 32×32, scaled to 28×28
+    assert results["n"] == 150 and results["count"] == len(results["indices"])
+    # recount with the model and the plain float64 split
+    model, _, _ = load_run(out / "runs" / "natural-s0")
+    from hfc_fast.data import load_fashion_mnist
+
+    images, labels = load_fashion_mnist(None, "test")
+    images, labels = images[:150], labels[:150]
+    low, high = frequency_split_reference(images.double(), 10.5)
+    with torch.no_grad():
+        right = [model(v.float()).argmax(1) == labels for v in (images, low, high)]
+    expected = (right[0] & ~right[1] & right[2]).nonzero().squeeze(1).tolist()
+    assert results["indices"] == expected
+    assert all(in_unit(c) for v in results["confidence"].values() for c in v)
+    # the same run reused through --checkpoint
+    again = tmp_path / "again"
+    assert hfc(["examples", "--out", str(again), "--checkpoint", str(out / "runs" / "natural-s0"), *TINY]) == 0
+    assert json.loads((again / "results.json").read_text())["indices"] == expected
+
+
+@needs_fmnist
+def test_table1(tmp_path):
+    out = tmp_path / "t1"
+    assert hfc(["table1", "--out", str(out), *TINY]) == 0
+    results, report = check_run(out, ["runs/lfc-r4-s0/curves.png"])
+    rows = results["rows"]
+    assert {(r["band"], r["paper_radius"]) for r in rows} == {(b, r) for b in ("lfc", "hfc") for r in (4, 8, 12, 16)}
+    assert all(in_unit(r["train_acc"]) and in_unit(r["test_acc"]) for r in rows)
+    assert [r["radius"] for r in rows[:4]] == [3.5, 7.0, 10.5, 14.0]
+    (v,) = results["verdicts"]
+    assert v["seeds"] == 1 and v["seeds_holding"] in (0, 1) and v["supported"] == (v["seeds_holding"] == 1)
+    assert "0.6167" in report or "0.617" in report  # the paper's Table 1 beside ours
+    assert (out / "table1.csv").read_text().count("\n") == 9
+
+
+@needs_fmnist
+def test_shuffle_with_two_seeds(tmp_path):
+    out = tmp_path / "shuffle"
+    assert hfc(["shuffle", "--out", str(out), "--seeds", "2", *TINY]) == 0
+    results, report = check_run(out, ["shuffle-s0.png", "shuffle-s1.png"])
+    assert len(results["first_epoch_train_lfc"]["natural"]) == 2
+    (v,) = results["verdicts"]
+    assert v["seeds"] == 2 and "of 2 seeds" in report
+    permutation = torch.load(out / "runs" / "shuffled-s1" / "label_permutation.pt", weights_only=True)
+    assert sorted(permutation.tolist()) == list(range(200))
+
+
+@needs_fmnist
+def test_heuristics(tmp_path):
+    out = tmp_path / "heur"
+    args = ["heuristics", "--out", str(out), "--train-limit", "100", "--test-limit", "100", "--epochs", "1",
+            "--no-progress"]
+    assert hfc(args) == 0
+    results, _ = check_run(out, ["batch_size.png", "heuristics.png", "architectures.png", "optimizers.png"])
+    groups = results["groups"]
+    assert set(groups["architectures"]) == {"lenet", "alexnet", "vgg11", "paper_resnet"}
+    assert set(groups["optimizers"]) == {"sgd", "adam", "adagrad", "adadelta", "rmsprop"}
+    for finals in groups.values():
+        for f in finals.values():
+            assert in_unit(f["train"]) and in_unit(f["test"]) and f["gap"] == pytest.approx(f["train"] - f["test"])
+    config = json.loads((out / "runs" / "heuristics-mixup-0-5" / "config.json").read_text())
+    assert config["mixup"] == 0.5 and config["model"] == "small_cnn"
+
+
+@needs_fmnist
+def test_bn_lfc(tmp_path):
+    out = tmp_path / "bn"
+    assert hfc(["bn-lfc", "--out", str(out), "--paper-radii", "4,12", *TINY]) == 0
+    results, _ = check_run(out, ["bn_lfc.png"])
+    assert len(results["final"]) == 4
+    with_bn = json.loads((out / "runs" / "lfc-r4-bn" / "config.json").read_text())
+    assert with_bn["batchnorm"] is True and with_bn["train_band"] == "lfc" and with_bn["train_radius"] == 3.5
+
+
+@needs_fmnist
+def test_kernels_and_robustness_share_their_models(tmp_path):
+    out = tmp_path / "k"
+    assert hfc(["kernels", "--out", str(out), *TINY]) == 0
+    results, _ = check_run(out, ["kernels-s0.png"])
+    assert set(results["mean"]) == {"natural", "adversarial", "natural ρ=0.5", "natural ρ=1"}
+    assert all(in_unit(v) for v in results["mean"].values())
+    # smoothing lowers the high-frequency share (a low-pass of the kernels)
+    assert results["mean"]["natural ρ=1"] < results["mean"]["natural"]
+
+    out = tmp_path / "r"
+    assert hfc(["robustness", "--out", str(out), "--attack-images", "100", *TINY]) == 0
+    results, _ = check_run(out, ["robustness.png"])
+    assert len(results["mean"]) == 10
+    for r in results["mean"]:
+        assert in_unit(r["clean"]) and r["pgd"] == sorted(r["pgd"], reverse=True)
+        assert all(p <= c + 1e-9 for p, c in zip(r["pgd"], [r["clean"]] * 3, strict=True))
+    assert "0.856" in (out / "report.md").read_text()
+    assert (out / "robustness.csv").read_text().count("\n") == 11
+
+
+@needs_fmnist
+def test_svd(tmp_path):
+    out = tmp_path / "svd"
+    assert hfc(["svd", "--out", str(out), "--paper-radii", "4,12", *TINY]) == 0
+    results = json.loads((out / "results.json").read_text())
+    for row in results["rows"]:
+        assert 0 <= row["fft_count"] <= 150 and 0 <= row["svd_count"] <= 150 and 1 <= row["mean_rank"] <= 28
+    assert "much fewer images" in (out / "report.md").read_text()
+
+
+@needs_fmnist
+def test_archs(tmp_path):
+    out = tmp_path / "archs"
+    args = ["archs", "--out", str(out), "--attack-images", "60", "--steps", "3", "--train-limit", "100",
+            "--test-limit", "60", "--epochs", "1", "--no-progress"]
+    assert hfc(args) == 0
+    results, _ = check_run(out, ["spectra-s0.png"])
+    models = results["seeds"]["0"]
+    assert set(models) == {"fully connected", "local conv k=3", "local conv k=11", "full-width conv", "ViT"}
+    for m in models.values():
+        assert in_unit(m["perturbation_hf_share"]) and in_unit(m["features_hf_share"]) and in_unit(m["robust_acc"])
+        assert len(m["perturbation"]) == len(m["features"]) == 20  # radial bins of a 28×28 image
+
+
+@needs_fmnist
+def test_masks(tmp_path):
+    out = tmp_path / "masks"
+    args = ["masks", "--out", str(out), "--mask-steps", "20", "--mask-images", "100", *TINY]
+    assert hfc(args) == 0
+    results, _ = check_run(out, ["masks.png"])
+    assert set(results) >= {"naive", "adversarial", "augmented"}
+    for name in ("naive", "adversarial", "augmented"):
+        r = results[name]
+        assert all(in_unit(v) for v in r["by_radius"]) and in_unit(r["high_frequency_mass"])
+        assert in_unit(r["accuracy_masked"]) and in_unit(r["accuracy_complement"])
+    config = json.loads((out / "runs" / "augmented-s0" / "config.json").read_text())
+    assert config["augment"] == "affine"
+
+
+def test_implicit_bias(tmp_path):
+    out = tmp_path / "ib"
+    assert hfc(["implicit-bias", "--out", str(out), "--steps", "300", "--no-progress"]) == 0
+    results, _ = check_run(out, ["implicit_bias-s0.png"])
+    final = results["final"]["0"]
+    for model in ("linear conv", "linear fully connected"):
+        assert 1.0 - 1e-9 <= final[model]["ratio"] <= 8.0 + 1e-9  # between one frequency and a flat spectrum
+        assert final[model]["train_acc"] > 0.9  # separable data, fitted
+    rows = (out / "curves-s0.csv").read_text().splitlines()
+    assert rows[0].startswith("model,step") and len(rows) == 1 + 2 * 101
+
+
+@needs_fmnist
+def test_sweep_matches_a_plain_evaluation_and_resumes(tmp_path, monkeypatch):
+    from hfc_fast.data import load_fashion_mnist
+
+    trained = tmp_path / "trained"
+    assert hfc(["examples", "--out", str(trained), *TINY]) == 0
+    run = trained / "runs" / "natural-s0"
+    args = ["sweep", "--checkpoint", str(run), "--radii", "4,9", "--batch-size", "40", "--save-every", "1",
+            "--test-limit", "150", "--no-progress"]
+    out = tmp_path / "sweep"
+    assert hfc([*args, "--out", str(out)]) == 0
+    results, _ = check_run(out, ["sweep.png"])
+    model, _, _ = load_run(run)
+    images, labels = load_fashion_mnist(None, "test")
+    images, labels = images[:150], labels[:150]
+    low, high = frequency_split_reference(images.double(), [4, 9])
+    with torch.no_grad():
+        def acc(v, k):
+            top = model(v.float()).topk(k, 1).indices
+            return float((top == labels[:, None]).any(1).float().mean())
+        assert results["original"]["top1"] == pytest.approx(acc(images, 1))
+        assert results["original"]["top5"] == pytest.approx(acc(images, 5))
+        for i, r in enumerate(("4", "9")):
+            assert results["lfc"]["top1"][r] == pytest.approx(acc(low[i], 1))
+            assert results["hfc"]["top5"][r] == pytest.approx(acc(high[i], 5))
+    assert results["n"] == 150
+
+    # killed after two batches, then resumed: the same numbers
+    calls = {"n": 0}
+    real_split = sweep_module.frequency_split
+
+    def dying_split(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_split(*a, **k)
+
+    monkeypatch.setattr(sweep_module, "frequency_split", dying_split)
+    resumed = tmp_path / "resumed"
+    with pytest.raises(KeyboardInterrupt):
+        hfc([*args, "--out", str(resumed)])
+    partial = torch.load(resumed / "partial" / "rank0-of-1.pt", weights_only=True)
+    assert partial["next_batch"] == 2 and partial["n"] == 80
+    monkeypatch.setattr(sweep_module, "frequency_split", real_split)
+    assert hfc([*args, "--out", str(resumed)]) == 0
+    again = json.loads((resumed / "results.json").read_text())
+    assert {k: again[k] for k in ("original", "lfc", "hfc", "n")} == {k: results[k] for k in ("original", "lfc",
+                                                                                              "hfc", "n")}
+
+
+@needs_fmnist
+def test_sweep_under_torchrun_equals_one_process(tmp_path):
+    trained = tmp_path / "trained"
+    assert hfc(["examples", "--out", str(trained), *TINY]) == 0
+    args = ["sweep", "--checkpoint", str(trained / "runs" / "natural-s0"), "--radii", "5", "--batch-size", "30",
+            "--test-limit", "150", "--no-progress"]
+    assert hfc([*args, "--out", str(tmp_path / "one")]) == 0
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                    "-m", "hfc_fast.experiments.cli", *args, "--out", str(tmp_path / "two")],
+                   check=True, env=env, timeout=300, capture_output=True)
+    one = json.loads((tmp_path / "one" / "results.json").read_text())
+    two = json.loads((tmp_path / "two" / "results.json").read_text())
+    assert two["world_size"] == 2
+    assert {k: two[k] for k in ("original", "lfc", "hfc", "n")} == {k: one[k] for k in ("original", "lfc", "hfc",
+                                                                                        "n")}
+
+
+@needs_fmnist
+def test_report_combines_runs(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert hfc(["implicit-bias", "--out", str(first), "--steps", "50", "--no-progress"]) == 0
+    assert hfc(["implicit-bias", "--out", str(second), "--steps", "50", "--samples", "30", "--no-progress"]) == 0
+    out = tmp_path / "combined"
+    assert hfc(["report", str(first), str(second), "--out", str(out)]) == 0
+    text = (out / "report.md").read_text()
+    links = re.findall(r"\]\(([^)]+)\)", text)
+    assert len(links) == 2 and all((out / link).exists() for link in links)
+    assert "## a" in text and "## b" in text
+    assert (out / "report.html").read_text().count("data:image/png;base64,") == 2
+
+
+# ---------------------------------------------------------------------- bad options
+@pytest.mark.parametrize("args, message", [
+    (["table1", "--preset", "huge"], "--preset must be one of"),
+    (["examples", "--radius", "40"], "does not fit a 28×28 image"),
+    (["examples", "--checkpoint", "no/such/run"], "no training checkpoint"),
+    (["sweep", "--torchvision", "resnet18"], "--torchvision needs --weights"),
+    (["sweep", "--torchvision", "resnet18", "--weights", "missing.pt"], "does not exist"),
+    (["sweep", "--torchvision", "no_such_net", "--weights", "missing.pt"], "not a torchvision classification"),
+    (["heuristics", "--groups", "colours"], "--groups must list"),
+    (["table1", "--bands", "mid"], "--bands must list"),
+    (["shuffle", "--seeds", "0"], "--seeds must be >= 1"),
+    (["kernels", "--dataset", "svhn"], "--dataset must be one of"),
+    (["report", "no/such/run"], "does not exist"),
+])
+@needs_fmnist
+def test_bad_options_are_named(tmp_path, capsys, args, message):
+    out = ["--out", str(tmp_path / "out")] if args[0] != "report" else ["--out", str(tmp_path / "combined")]
+    assert hfc([*args, *out] + (["--no-progress"] if args[0] != "report" else [])) == 2
+    assert message in capsys.readouterr().err
+
+
+@needs_fmnist
+def test_a_directory_with_other_settings_is_refused(tmp_path, capsys):
+    out = ["--out", str(tmp_path / "ib"), "--no-progress"]
+    assert hfc(["implicit-bias", "--steps", "20", *out]) == 0
+    assert hfc(["implicit-bias", "--steps", "30", *out]) == 2
+    assert "other settings (steps)" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- the pieces
+def test_svd_split_hand_case_and_reconstruction():
+    u, _ = torch.linalg.qr(torch.randn(6, 6, dtype=torch.float64))
+    v, _ = torch.linalg.qr(torch.randn(5, 5, dtype=torch.float64))
+    s = torch.tensor([5.0, 3.0, 2.0, 1.0, 0.5], dtype=torch.float64)
+    x = u[:, :5] @ torch.diag(s) @ v.T
+    dominant, trailing = svd_split(x, 2)
+    expected = u[:, :2] @ torch.diag(s[:2]) @ v[:, :2].T
+    torch.testing.assert_close(dominant, expected)
+    torch.testing.assert_close(dominant + trailing, x)
+    # energies 25, 9, 4, 1, 0.25 of 39.25: 25/39.25 = 0.6369, 34/39.25 = 0.8662
+    shares = torch.tensor([0.0, 0.5, 0.636, 0.7, 0.866, 1.0])
+    ranks = energy_matched_rank(x.expand(6, 6, 5), shares)
+    assert ranks.tolist() == [0, 1, 1, 2, 2, 5]
+    # per-matrix ranks on a batch: each matrix keeps its own
+    batch = torch.randn(3, 2, 7, 7)
+    full, rest = svd_split(batch, torch.tensor([[7, 7], [7, 7], [7, 7]]))
+    torch.testing.assert_close(full, batch, atol=1e-5, rtol=0)
+    assert rest.abs().max() < 1e-5
+
+
+def test_half_plane_mask_equals_the_frequency_split():
+    x = torch.randn(3, 2, 12, 10, dtype=torch.float64)
+    for r in (2.0, 4.5, 7.0):
+        mask = (half_plane_radius(12, 10) < r).double()
+        low, _ = frequency_split_reference(x, r)
+        torch.testing.assert_close(apply_mask(x, mask), low)
+    torch.testing.assert_close(apply_mask(x, torch.ones(12, 6, dtype=torch.float64)), x)
+
+
+def test_fourier_norms_hand_cases():
+    delta = torch.zeros(8, 8)
+    delta[0, 0] = 2.0
+    flat = fourier_norms(delta)  # a delta has a flat spectrum: ratio √64
+    assert flat["l2"] == pytest.approx(2.0) and flat["ratio"] == pytest.approx(8.0)
+    grid = torch.arange(8.0, dtype=torch.float64)
+    yy, xx = torch.meshgrid(grid, grid, indexing="ij")
+    wave = torch.cos(2 * math.pi * (yy + 2 * xx) / 8)  # two conjugate coefficients of equal size
+    assert fourier_norms(wave)["ratio"] == pytest.approx(math.sqrt(2))
+
+
+def test_random_affine_identity_and_range():
+    x = torch.rand(4, 3, 16, 16)
+    same = random_affine(x, degrees=0.0, translate=0.0, scale=(1.0, 1.0))
+    torch.testing.assert_close(same, x, atol=1e-6, rtol=0)
+    moved = random_affine(x, generator=torch.Generator().manual_seed(1))
+    assert moved.shape == x.shape and moved.min() >= 0 and moved.max() <= 1
+    assert not torch.allclose(moved, x)
+    with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
+        random_affine(x[0])
