@@ -45,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         _runner(module).add_arguments(p)
         add_common_arguments(p, name)
+    from hfc_fast.experiments import detect, detect_train
+
+    det = sub.add_parser("detect", help="§7: a COCO detector on originals, LFC and HFC (mAP, per-image "
+                                        "comparisons); 'hfc detect train' makes a checkpoint",
+                         description="Evaluate a torchvision detector on a COCO-format set under LFC/HFC; "
+                                     "'hfc detect train --help' for training.")
+    detect.add_arguments(det)
+    det_sub = det.add_subparsers(dest="detect_command")
+    detect_train.add_arguments(det_sub.add_parser("train", help="train or fine-tune a detector on a COCO-format set"))
     report = sub.add_parser("report", help="combine the reports of several runs into one page")
     report.add_argument("runs", nargs="+", type=Path, help="run directories")
     report.add_argument("--out", type=Path, default=Path("runs/report"), help="where to write (default runs/report)")
@@ -73,6 +82,26 @@ def _runner(module: str):
     import importlib
 
     return importlib.import_module(f"hfc_fast.experiments.{module}")
+
+
+def run_detect(args) -> int:
+    if args.detect_command == "train":
+        from hfc_fast.experiments.detect_train import train_detector
+
+        history = train_detector(args)
+        if history:
+            print(f"epoch {history[-1]['epoch']}: loss {history[-1]['loss']:.4f}; wrote {args.out}/checkpoints/last.pt")
+        return 0
+    from hfc_fast.experiments.detect import run
+
+    results = run(args)
+    if results is not None:
+        for view, stats in results["stats"].items():
+            print(f"  {view}: AP {100 * stats['AP']:.1f}")
+        for r, c in results["comparisons"].items():
+            print(f"  r = {r}: {c['better']} images better on LFC, {c['worse']} worse")
+        print(f"wrote {args.out}/report.md and results.json")
+    return 0
 
 
 def run_subcommand(args) -> int:
@@ -174,6 +203,12 @@ def main(argv=None) -> int:
             return run_train(args)
         except (FileNotFoundError, FileExistsError, ValueError) as err:
             print(f"hfc train: {err}", file=sys.stderr)
+            return 2
+    if args.command == "detect":
+        try:
+            return run_detect(args)
+        except (FileNotFoundError, FileExistsError, ValueError) as err:
+            print(f"hfc detect{' train' if args.detect_command else ''}: {err}", file=sys.stderr)
             return 2
     if args.command in SUBCOMMANDS or args.command == "report":
         try:
