@@ -216,7 +216,7 @@ def test_detect_train_then_evaluate_and_resume(tmp_path, coco):
     (lambda a, tmp: a[:a.index("--weights")] + a[a.index("--weights") + 2:], "needs --weights"),
     (lambda a, tmp: [tmp / "none.json" if x == a[a.index("--annotations") + 1] else x for x in a],
      "annotation file"),
-    (lambda a, tmp: a + ["--radii", "-3"], "--radii must be positive"),
+    (lambda a, tmp: a + ["--radii", "-3"], "--radii must be comma-separated numbers >= 0"),
     (lambda a, tmp: a + ["--model", "not_a_detector"], "torchvision detection builder"),
     (lambda a, tmp: a + ["--num-classes", "4"], "do not fit"),
 ])

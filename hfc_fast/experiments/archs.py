@@ -14,7 +14,7 @@ from torch import nn
 
 from hfc_fast.attacks import pgd
 from hfc_fast.experiments.kernels import high_frequency_share
-from hfc_fast.experiments.rundir import save_figure
+from hfc_fast.experiments.rundir import save_and_close
 from hfc_fast.experiments.suite import markdown_table, mean, verdict, verdict_lines
 from hfc_fast.spectrum import radial_power_spectrum
 
@@ -59,11 +59,7 @@ def plot_spectra(spectra: dict, path, title: str):
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.suptitle(title)
-    fig.tight_layout()
-    try:
-        return save_figure(path, fig)
-    finally:
-        plt.close(fig)
+    return save_and_close(path, fig)
 
 
 def add_arguments(parser) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hfc_fast.experiments.curves import plot_variants
-from hfc_fast.experiments.suite import csv_text, key, markdown_table
+from hfc_fast.experiments.suite import csv_text, key, markdown_table, parse_numbers
 
 PAPER_RADII = (4, 8, 12, 16)
 
@@ -14,10 +14,7 @@ def add_arguments(parser) -> None:
 
 
 def run(exp, args) -> dict:
-    try:
-        paper_radii = [float(r) for r in args.paper_radii.split(",") if r.strip()]
-    except ValueError:
-        raise ValueError(f"--paper-radii must be comma-separated numbers, got {args.paper_radii!r}") from None
+    paper_radii = parse_numbers(args.paper_radii, "--paper-radii", minimum=0)
     radii = exp.scaled_radii(paper_radii)
     exp.check_radii(radii, "--paper-radii (scaled)")
     histories, rows = {}, []

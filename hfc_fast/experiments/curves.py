@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hfc_fast.experiments.rundir import save_figure
+from hfc_fast.experiments.rundir import save_and_close
 
 
 def plot_tracking(history: list[dict], path: Path, *, title: str = "") -> Path:
@@ -32,11 +32,7 @@ def plot_tracking(history: list[dict], path: Path, *, title: str = "") -> Path:
     axes[1].legend(fontsize=7, ncol=2, loc="lower right")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    try:
-        return save_figure(path, fig)
-    finally:
-        plt.close(fig)
+    return save_and_close(path, fig)
 
 
 def plot_variants(histories: dict, path: Path, *, title: str = "", radii=None) -> Path:
@@ -70,8 +66,4 @@ def plot_variants(histories: dict, path: Path, *, title: str = "", radii=None) -
     axes[0][0].legend(fontsize=6, loc="lower right")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    try:
-        return save_figure(path, fig)
-    finally:
-        plt.close(fig)
+    return save_and_close(path, fig)

@@ -30,7 +30,7 @@ from hfc_fast.experiments.examples import find_examples, plot_examples
 from hfc_fast.experiments.kernels import high_frequency_share, plot_kernels
 from hfc_fast.experiments.report import robustness_csv, verdicts, write_report
 from hfc_fast.experiments.robustness import robustness_table
-from hfc_fast.experiments.rundir import save_figure, write_json, write_text
+from hfc_fast.experiments.rundir import save_and_close, write_json, write_text
 from hfc_fast.experiments.train import train
 from hfc_fast.experiments.train_config import TrainConfig
 from hfc_fast.models import build_model
@@ -102,8 +102,8 @@ def _spectrum_figure(images, radii):
 def split_stage(out: Path, images, labels, radii, batch_size: int, n_images: int, progress: bool = True) -> dict:
     """The LFC/HFC split of the test set: figures and energy statistics."""
     picks = torch.stack([torch.nonzero(labels == c)[0, 0] for c in labels.unique()[:n_images]])
-    save_figure(out / "grid.png", _grid_figure(images[picks], labels[picks], radii))
-    save_figure(out / "spectrum.png", _spectrum_figure(images, radii))
+    save_and_close(out / "grid.png", _grid_figure(images[picks], labels[picks], radii))
+    save_and_close(out / "spectrum.png", _spectrum_figure(images, radii))
     fast_s, low_share, high_abs = _split_all(images, radii, batch_size, hfc_fast.frequency_split, "split", progress)
     ref_s, ref_share, _ = _split_all(images, radii, batch_size, hfc_fast.frequency_split_reference, "reference",
                                  progress)

@@ -29,8 +29,8 @@ from hfc_fast.experiments.detect_metrics import (
 )
 from hfc_fast.experiments.detectors import load_detector
 from hfc_fast.experiments.pages import write_page
-from hfc_fast.experiments.rundir import save_figure, write_json, write_text
-from hfc_fast.experiments.suite import key, markdown_table
+from hfc_fast.experiments.rundir import save_and_close, write_json, write_text
+from hfc_fast.experiments.suite import key, markdown_table, parse_numbers
 from hfc_fast.frequency import frequency_split
 
 # Wang et al. 2020, §7: RetinaNet (ResNet-50 + FPN) on COCO val2017, r = 128
@@ -73,16 +73,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
-def _parse_radii(text: str) -> list[float]:
-    try:
-        radii = [float(r) for r in text.split(",") if r.strip()]
-    except ValueError:
-        raise ValueError(f"--radii must be comma-separated numbers, got {text!r}") from None
-    if not radii or any(r <= 0 for r in radii):
-        raise ValueError(f"--radii must be positive numbers, got {text!r}")
-    return radii
-
-
 def check_args(args) -> list[float]:
     if args.images is None or args.annotations is None:
         raise ValueError("hfc detect needs --images (an image folder) and --annotations (a COCO instances JSON)")
@@ -94,7 +84,10 @@ def check_args(args) -> list[float]:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if args.panels < 0:
         raise ValueError(f"--panels must be >= 0, got {args.panels}")
-    return _parse_radii(args.radii)
+    radii = parse_numbers(args.radii, "--radii", minimum=0)
+    if 0 in radii:
+        raise ValueError(f"--radii must be positive, got {args.radii!r}")
+    return radii
 
 
 @torch.no_grad()
@@ -177,11 +170,7 @@ def plot_panels(data: CocoDetection, detections: dict, image_ids, radius: float,
             ax.axis("off")
     for ax in axes.flat[3 * len(image_ids):]:
         ax.axis("off")
-    fig.tight_layout()
-    try:
-        return save_figure(path, fig)
-    finally:
-        plt.close(fig)
+    return save_and_close(path, fig)
 
 
 def _mean_ap_by_image(pairs_ap: dict) -> dict[int, float]:

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from hfc_fast.data.coco import CocoDetection
 from hfc_fast.experiments import distributed
 from hfc_fast.experiments.detectors import build_detector, read_weights
-from hfc_fast.experiments.rundir import save_figure, save_torch, write_json, write_text
+from hfc_fast.experiments.rundir import save_and_close, save_torch, write_json, write_text
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
 
@@ -72,11 +72,7 @@ def plot_losses(history: list[dict], path: Path) -> Path:
     ax.set_ylabel("mean training loss")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    try:
-        return save_figure(path, fig)
-    finally:
-        plt.close(fig)
+    return save_and_close(path, fig)
 
 
 def train_detector(args) -> list[dict]:

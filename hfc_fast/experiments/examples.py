@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from hfc_fast.experiments.rundir import save_figure
+from hfc_fast.experiments.rundir import save_and_close
 from hfc_fast.frequency import frequency_split
 
 
@@ -64,11 +64,7 @@ def plot_examples(images, labels, found: dict, radius: float, path: Path, class_
             axes[i][j].imshow(shown.clamp(0, 1).numpy(), cmap="gray" if shown.dim() == 2 else None)
             axes[i][j].set_title(f"{name}: {pred}\n{100 * float(c):.0f}%", fontsize=7)
     fig.suptitle(f"right on x and on x_h, wrong on x_l (r = {radius:g}): {len(found['indices'])} of {found['n']}")
-    fig.tight_layout()
-    try:
-        return save_figure(path, fig)
-    finally:
-        plt.close(fig)
+    return save_and_close(path, fig)
 
 
 # ---------------------------------------------------------------------- the `hfc examples` subcommand

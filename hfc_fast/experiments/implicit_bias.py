@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from hfc_fast.experiments.rundir import save_figure
+from hfc_fast.experiments.rundir import save_and_close
 from hfc_fast.experiments.suite import csv_text, markdown_table, mean, verdict, verdict_lines
 from hfc_fast.models import build_model
 
@@ -87,11 +87,7 @@ def plot_curves(curves: dict, path):
         ax.imshow(torch.fft.fftshift(torch.fft.fft2(beta, norm="ortho").abs()).numpy(), cmap="magma")
         ax.set_title(f"|F(β)| of the {name} (DC centred)", fontsize=8)
         ax.axis("off")
-    fig.tight_layout()
-    try:
-        return save_figure(path, fig)
-    finally:
-        plt.close(fig)
+    return save_and_close(path, fig)
 
 
 def add_arguments(parser) -> None:

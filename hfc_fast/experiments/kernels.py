@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from hfc_fast.experiments.rundir import save_figure
+from hfc_fast.experiments.rundir import save_and_close
 from hfc_fast.smoothing import first_conv
 
 SPECTRUM_SIZE = 16  # kernels are zero-padded to this size before their DFT
@@ -50,11 +50,7 @@ def plot_kernels(models: dict, path: Path, *, n: int = 8) -> Path:
             axes[2 * row][j].imshow(weight[j].mean(0).numpy(), cmap="coolwarm")
             axes[2 * row + 1][j].imshow(spectra[j].log1p().numpy(), cmap="magma")
         axes[2 * row][0].set_title(f"{name}: high-frequency share {share:.3f}", fontsize=8, loc="left")
-    fig.tight_layout()
-    try:
-        return save_figure(path, fig)
-    finally:
-        plt.close(fig)
+    return save_and_close(path, fig)
 
 
 # ---------------------------------------------------------------------- the `hfc kernels` subcommand
@@ -64,15 +60,10 @@ def add_arguments(parser) -> None:
 
 def run(exp, args) -> dict:
     from hfc_fast.experiments.robustness import trained_pair
-    from hfc_fast.experiments.suite import markdown_table, mean, verdict, verdict_lines
+    from hfc_fast.experiments.suite import markdown_table, mean, parse_numbers, verdict, verdict_lines
     from hfc_fast.smoothing import smooth_first_conv
 
-    try:
-        rhos = [float(r) for r in args.rhos.split(",") if r.strip()]
-    except ValueError:
-        raise ValueError(f"--rhos must be comma-separated numbers, got {args.rhos!r}") from None
-    if any(r < 0 for r in rhos):
-        raise ValueError(f"--rhos must be >= 0, got {args.rhos!r}")
+    rhos = parse_numbers(args.rhos, "--rhos", minimum=0)
     shares, per_seed = {}, []
     for seed in exp.seeds:
         natural, adversarial = trained_pair(exp, seed)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from hfc_fast.attacks._model import attack_mode
-from hfc_fast.experiments.rundir import save_figure
+from hfc_fast.experiments.rundir import save_and_close
 from hfc_fast.experiments.suite import markdown_table, mean
 from hfc_fast.spectrum import radial_bin_count
 
@@ -97,11 +97,7 @@ def plot_masks(masks: dict, profiles: dict, path):
     axes[-1].legend(fontsize=7)
     axes[-1].grid(alpha=0.3)
     fig.suptitle("Learned Fourier masks (DC at fx = 0, fy = 0)")
-    fig.tight_layout()
-    try:
-        return save_figure(path, fig)
-    finally:
-        plt.close(fig)
+    return save_and_close(path, fig)
 
 
 def add_arguments(parser) -> None:

@@ -52,7 +52,7 @@ def plot_robustness(rows: list[dict], path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from hfc_fast.experiments.rundir import save_figure
+    from hfc_fast.experiments.rundir import save_and_close
 
     models = list(dict.fromkeys(r["model"] for r in rows))
     fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 3.6), sharey=True, squeeze=False)
@@ -69,11 +69,7 @@ def plot_robustness(rows: list[dict], path):
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("accuracy")
     axes[0][-1].legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    try:
-        return save_figure(path, fig)
-    finally:
-        plt.close(fig)
+    return save_and_close(path, fig)
 
 
 def trained_pair(exp, seed: int):

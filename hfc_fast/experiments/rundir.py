@@ -41,6 +41,17 @@ def save_figure(path: Path, figure) -> Path:
     return _atomic_write(path, lambda f: figure.savefig(f, format="png", dpi=110, bbox_inches="tight"))
 
 
+def save_and_close(path: Path, figure) -> Path:
+    """Lay out ``figure``, save it as PNG atomically and release it (pyplot keeps figures alive otherwise)."""
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    try:
+        return save_figure(path, figure)
+    finally:
+        plt.close(figure)
+
+
 def write_text(path: Path, text: str) -> Path:
     """Write ``text`` as UTF-8, atomically."""
     data = text.encode()

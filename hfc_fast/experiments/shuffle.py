@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hfc_fast.experiments.rundir import save_figure
+from hfc_fast.experiments.rundir import save_and_close
 from hfc_fast.experiments.suite import csv_text, key, mean, verdict, verdict_lines
 
 
@@ -37,11 +37,7 @@ def plot_shuffle(histories: dict, path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6, ncol=2)
     ax.set_title("Natural vs shuffled labels (Fig 3)")
-    fig.tight_layout()
-    try:
-        return save_figure(path, fig)
-    finally:
-        plt.close(fig)
+    return save_and_close(path, fig)
 
 
 def run(exp, args) -> dict:

@@ -67,6 +67,18 @@ def add_common_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def parse_numbers(text: str, option: str, *, minimum: float | None = None) -> list[float]:
+    """``"4,8,12"`` as floats; a clear error naming ``option`` otherwise."""
+    try:
+        values = [float(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{option} must be comma-separated numbers, got {text!r}") from None
+    if not values or (minimum is not None and any(v < minimum for v in values)):
+        bound = f" >= {minimum:g}" if minimum is not None else ""
+        raise ValueError(f"{option} must be comma-separated numbers{bound}, got {text!r}")
+    return values
+
+
 def key(r: float) -> str:
     """A radius as the metrics files spell it."""
     return f"{r:g}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from hfc_fast.experiments.suite import load_run, markdown_table, verdict, verdict_lines
+from hfc_fast.experiments.suite import load_run, markdown_table, parse_numbers, verdict, verdict_lines
 from hfc_fast.frequency import frequency_split
 
 
@@ -71,10 +71,7 @@ def add_arguments(parser) -> None:
 
 
 def run(exp, args) -> dict:
-    try:
-        paper_radii = [float(r) for r in args.paper_radii.split(",") if r.strip()]
-    except ValueError:
-        raise ValueError(f"--paper-radii must be comma-separated numbers, got {args.paper_radii!r}") from None
+    paper_radii = parse_numbers(args.paper_radii, "--paper-radii", minimum=0)
     radii = exp.scaled_radii(paper_radii)
     exp.check_radii(radii, "--paper-radii (scaled)")
     if args.checkpoint:

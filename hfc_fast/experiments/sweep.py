@@ -16,9 +16,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from hfc_fast.data.registry import TensorData, load_dataset
-from hfc_fast.data.views import tracking_radii
-from hfc_fast.experiments.rundir import save_figure, save_torch
-from hfc_fast.experiments.suite import csv_text, key, load_run, markdown_table
+from hfc_fast.data.views import check_radii, tracking_radii
+from hfc_fast.experiments.rundir import save_and_close, save_torch
+from hfc_fast.experiments.suite import csv_text, key, load_run, markdown_table, parse_numbers
 from hfc_fast.experiments.tracking import iterate_batches
 from hfc_fast.frequency import frequency_split
 
@@ -157,11 +157,7 @@ def plot_sweep(result: dict, path: Path, title: str) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    try:
-        return save_figure(path, fig)
-    finally:
-        plt.close(fig)
+    return save_and_close(path, fig)
 
 
 def run(exp, args) -> dict:
@@ -170,15 +166,7 @@ def run(exp, args) -> dict:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     data = _data(exp, args.split)
     _, h, w = data.image_shape
-    if args.radii:
-        try:
-            radii = [float(r) for r in args.radii.split(",") if r.strip()]
-        except ValueError:
-            raise ValueError(f"--radii must be comma-separated numbers, got {args.radii!r}") from None
-    else:
-        radii = list(tracking_radii(min(h, w)))
-    from hfc_fast.data.views import check_radii
-
+    radii = parse_numbers(args.radii, "--radii") if args.radii else list(tracking_radii(min(h, w)))
     check_radii(radii, h, w, "--radii")
     model = _model(exp, args, data)
 

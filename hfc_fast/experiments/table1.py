@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hfc_fast.experiments.rundir import save_figure
+from hfc_fast.experiments.rundir import save_and_close
 from hfc_fast.experiments.suite import csv_text, markdown_table, mean, verdict, verdict_lines
 
 PAPER_RADII = (4, 8, 12, 16)
@@ -35,11 +35,7 @@ def plot_table1(table: list[list], path):
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7)
     ax.set_title("Training on LFC or HFC (Table 1)", fontsize=10)
-    fig.tight_layout()
-    try:
-        return save_figure(path, fig)
-    finally:
-        plt.close(fig)
+    return save_and_close(path, fig)
 
 
 def add_arguments(parser) -> None:
