@@ -373,3 +373,39 @@ def test_random_affine_identity_and_range():
     assert not torch.allclose(moved, x)
     with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
         random_affine(x[0])
+
+
+def test_sweep_of_a_torchvision_classifier_on_an_image_folder(tmp_path):
+    """An ImageNet-style tree, a torchvision model with local weights and ImageNet normalisation."""
+    torchvision = pytest.importorskip("torchvision")
+    from hfc_fast.data.folder import load_image_folder
+    from hfc_fast.experiments.sweep import IMAGENET_MEAN, IMAGENET_STD
+
+    rng = np.random.default_rng(int(torch.randint(0, 10_000, ())))
+    for split in ("train", "val"):
+        for label in ("cat", "dog"):
+            folder = tmp_path / "tree" / split / label
+            folder.mkdir(parents=True)
+            for i in range(5):
+                Image.fromarray(rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=2).eval()
+    torch.save(model.state_dict(), tmp_path / "resnet18.pt")
+    out = tmp_path / "sweep"
+    assert hfc(["sweep", "--dataset", "imagefolder", "--data-root", str(tmp_path / "tree"), "--image-size", "32",
+                "--torchvision", "resnet18", "--weights", str(tmp_path / "resnet18.pt"), "--num-classes", "2",
+                "--radii", "4,8", "--batch-size", "4", "--workers", "0", "--out", str(out), "--no-progress"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    data = load_image_folder(tmp_path / "tree", "val", 32)
+    images = torch.stack([data[i][0] for i in range(len(data))])
+    labels = torch.tensor([data[i][1] for i in range(len(data))])
+    mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    low, high = frequency_split_reference(images.double(), [4, 8])
+    with torch.no_grad():
+        def acc(v):
+            return float((model((v.float() - mean) / std).argmax(1) == labels).float().mean())
+        assert results["n"] == 10
+        assert results["original"]["top1"] == pytest.approx(acc(images))
+        assert results["lfc"]["top1"]["8"] == pytest.approx(acc(low[1]))
+        assert results["hfc"]["top1"]["4"] == pytest.approx(acc(high[0]))
+    assert results["original"]["top5"] == 1.0  # two classes: always in the top 2
