@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
 from hfc_fast.attacks import pgd
 from hfc_fast.experiments.kernels import high_frequency_share
@@ -80,9 +81,11 @@ def run(exp, args) -> dict:
             model, history = exp.trained(f"{name.replace(' ', '-').replace('=', '')}-s{seed}",
                                          exp.config(seed=seed, **settings))
 
-            def attack(model=model, history=history):
+            def attack(model=model, history=history, name=name):
                 deltas, robust, n = [], 0.0, 0
-                for x, y in batches:
+                bar = tqdm(batches, desc=f"PGD on {name}", unit="batch", leave=False,
+                           disable=not exp.progress or not exp.dist.is_main)
+                for x, y in bar:
                     x, y = x.to(exp.dist.device), y.to(exp.dist.device)
                     # every image runs every step so each perturbation is the full attack's
                     r = pgd(model, x, y, args.eps, alpha=args.eps / 8, steps=args.steps, early_exit=False,

@@ -190,55 +190,46 @@ def run_train(args) -> int:
     return 0
 
 
+def run_info(args) -> int:
+    import hfc_fast
+
+    for key, value in hfc_fast.backend_info().items():
+        print(f"{key}: {value}")
+    return 0
+
+
+def run_report(args) -> int:
+    from hfc_fast.experiments.combine import combine_reports
+
+    print(f"wrote {combine_reports(args.runs, args.out)} and report.html")
+    return 0
+
+
+def run_demo_command(args) -> int:
+    from hfc_fast.experiments.demo import run_demo
+
+    summary = run_demo(args.out, data_root=args.data_root, radii=args.radii, n_images=args.images,
+                       batch_size=args.batch_size, limit=args.limit, epochs=args.epochs, adv_epochs=args.adv_epochs,
+                       adv_limit=args.adv_limit, attack_images=args.attack_images, progress=not args.no_progress)
+    print(f"natural model: test accuracy {summary['natural']['test']['acc']:.3f}; "
+          f"adversarial model: {summary['adversarial']['test']['acc']:.3f}")
+    for verdict in summary["verdicts"]:
+        print(f"  {'supported' if verdict['supported'] else 'not supported'}: {verdict['claim']}")
+    print(f"wrote {args.out}/report.md and report.html ({summary['seconds'] / 60:.1f} min)")
+    return 0
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "info":
-        import hfc_fast
-
-        for key, value in hfc_fast.backend_info().items():
-            print(f"{key}: {value}")
-        return 0
-    if args.command == "train":
-        try:
-            return run_train(args)
-        except (FileNotFoundError, FileExistsError, ValueError) as err:
-            print(f"hfc train: {err}", file=sys.stderr)
-            return 2
-    if args.command == "detect":
-        try:
-            return run_detect(args)
-        except (FileNotFoundError, FileExistsError, ValueError) as err:
-            print(f"hfc detect{' train' if args.detect_command else ''}: {err}", file=sys.stderr)
-            return 2
-    if args.command in SUBCOMMANDS or args.command == "report":
-        try:
-            if args.command == "report":
-                from hfc_fast.experiments.combine import combine_reports
-
-                print(f"wrote {combine_reports(args.runs, args.out)} and report.html")
-                return 0
-            return run_subcommand(args)
-        except (FileNotFoundError, FileExistsError, ValueError) as err:
-            print(f"hfc {args.command}: {err}", file=sys.stderr)
-            return 2
-    if args.command == "demo":
-        from hfc_fast.experiments.demo import run_demo
-
-        try:
-            summary = run_demo(args.out, data_root=args.data_root, radii=args.radii, n_images=args.images,
-                               batch_size=args.batch_size, limit=args.limit, epochs=args.epochs,
-                               adv_epochs=args.adv_epochs, adv_limit=args.adv_limit,
-                               attack_images=args.attack_images, progress=not args.no_progress)
-        except (FileNotFoundError, FileExistsError, ValueError) as err:
-            print(f"hfc demo: {err}", file=sys.stderr)
-            return 2
-        print(f"natural model: test accuracy {summary['natural']['test']['acc']:.3f}; "
-              f"adversarial model: {summary['adversarial']['test']['acc']:.3f}")
-        for verdict in summary["verdicts"]:
-            print(f"  {'supported' if verdict['supported'] else 'not supported'}: {verdict['claim']}")
-        print(f"wrote {args.out}/report.md and report.html ({summary['seconds'] / 60:.1f} min)")
-        return 0
-    return 2
+    handlers = {"info": run_info, "train": run_train, "detect": run_detect, "report": run_report,
+                "demo": run_demo_command}
+    handler = handlers.get(args.command, run_subcommand)
+    name = "detect train" if args.command == "detect" and args.detect_command else args.command
+    try:
+        return handler(args)
+    except (FileNotFoundError, FileExistsError, ValueError) as err:  # bad input: one line naming what is wrong
+        print(f"hfc {name}: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

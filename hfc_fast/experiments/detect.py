@@ -190,6 +190,7 @@ def score(data: CocoDetection, detections: dict, radii, *, out: Path, panels: in
         stats[view], evaluator = coco_evaluate(truth, ds, data.ids)
         per_pair[view] = per_image_ap(evaluator)
     comparisons = {}
+    by_image = {v: _mean_ap_by_image(per_pair[v]) for v in per_pair} if panels else {}
     for r in radii:
         name = f"lfc-r{key(r)}"
         c = compare_images(per_pair["original"], per_pair[name], pairs)
@@ -197,7 +198,6 @@ def score(data: CocoDetection, detections: dict, radii, *, out: Path, panels: in
                                "worse_ids": c["worse"]}
         picks = sorted(c["better"], key=lambda i: -c["gain"][i])[:panels]
         if panels:
-            by_image = {v: _mean_ap_by_image(per_pair[v]) for v in per_pair}
             plot_panels(data, detections, picks, r, by_image, out / f"panels-r{key(r)}.png", threshold)
     return {"images": len(data), "stats": stats, "comparisons": comparisons,
             "per_image_ap": {v: {f"{i}/{c}": ap for (i, c), ap in p.items()} for v, p in per_pair.items()}}

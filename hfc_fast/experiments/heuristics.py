@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from hfc_fast.experiments.curves import plot_variants
 from hfc_fast.experiments.suite import csv_text, key, markdown_table
 
@@ -49,10 +51,15 @@ def run(exp, args) -> dict:
         raise ValueError(f"--groups must list some of {', '.join(table)}, got {args.groups!r}")
     radii = exp.scaled_radii()
     results, rows, lines = {}, [], []
+    trained = {}  # variants of different groups that are the same run (batch 100, adam: the vanilla set-up) train once
     for group in chosen:
         histories = {}
         for name, changes in table[group].items():
-            _, histories[name] = exp.trained(f"{group}-{_slug(name)}", exp.config(radii=radii, **changes))
+            config = exp.config(radii=radii, **changes)
+            signature = json.dumps(config.to_dict(), sort_keys=True)
+            if signature not in trained:
+                trained[signature] = exp.trained(f"{group}-{_slug(name)}", config)[1]
+            histories[name] = trained[signature]
         if exp.dist.is_main:
             plot_variants(histories, exp.out / f"{group}.png", title=group.replace("_", " "))
         finals = {}

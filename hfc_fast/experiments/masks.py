@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from hfc_fast.attacks._model import attack_mode
 from hfc_fast.experiments.rundir import save_and_close
@@ -34,13 +35,14 @@ def half_plane_radius(h: int, w: int) -> torch.Tensor:
     return (fy[:, None] ** 2 + fx[None, :] ** 2).sqrt()
 
 
-def learn_mask(model, batches, shape, *, steps: int, lam: float, lr: float = 0.05, device="cpu") -> torch.Tensor:
+def learn_mask(model, batches, shape, *, steps: int, lam: float, lr: float = 0.05, device="cpu",
+               progress: bool = False) -> torch.Tensor:
     """The mask (H, W//2+1) learned on ``batches`` of ``(x, y)`` with ``model`` frozen."""
     h, w = shape[-2:]
     logits = torch.full((h, w // 2 + 1), 3.0, device=device, requires_grad=True)  # sigmoid(3) ≈ 0.95: start open
     optimizer = torch.optim.Adam([logits], lr=lr)
     with attack_mode(model):
-        for step in range(steps):
+        for step in tqdm(range(steps), desc="mask", unit="step", leave=False, disable=not progress):
             x, y = batches[step % len(batches)]
             x, y = x.to(device), y.to(device)
             with torch.no_grad():
@@ -118,7 +120,8 @@ def run(exp, args) -> dict:
 
         def compute(model=model):
             torch.manual_seed(0)
-            mask = learn_mask(model, batches, (h, w), steps=args.mask_steps, lam=args.lam, device=exp.dist.device)
+            mask = learn_mask(model, batches, (h, w), steps=args.mask_steps, lam=args.lam, device=exp.dist.device,
+                              progress=exp.progress and exp.dist.is_main)
             clean, kept, complement = masked_accuracy(model, batches, mask, exp.dist.device)
             radius = half_plane_radius(h, w).to(mask.device)
             high = radius > min(h, w) / 4

@@ -32,6 +32,7 @@ def plot_shuffle(histories: dict, path: Path) -> Path:
             ax.plot(epochs, [h["train"]["lfc"][r] for h in history], color=colour, ls=styles[name],
                     label=f"{name}: train LFC r={r}")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_ylabel("accuracy on the training set")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)

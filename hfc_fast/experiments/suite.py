@@ -36,6 +36,8 @@ PRESETS = {
                   test_limit=2000, track_train=2000),
 }
 
+IN_MEMORY_LIMIT = 10_000  # ImageFolder test images held in memory when --test-limit is not given
+
 CLASS_NAMES = {
     "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                       "Ankle boot"],
@@ -173,7 +175,11 @@ class Experiment:
             c = self.base
             data = load_dataset(c.dataset, "test", c.data_root, image_size=c.image_size)
             if not isinstance(data, TensorData):
-                limit = len(data) if c.test_limit is None else min(c.test_limit, len(data))
+                # analyses that hold the test set in memory read at most IN_MEMORY_LIMIT images of a folder
+                limit = min(len(data), c.test_limit or IN_MEMORY_LIMIT)
+                if c.test_limit is None and len(data) > limit:
+                    self.log(f"holding the first {limit} of {len(data)} test images in memory (--test-limit "
+                             "to change)")
                 items = [data[i] for i in range(limit)]
                 data = TensorData(torch.stack([x for x, _ in items]), torch.tensor([int(y) for _, y in items]),
                                   data.num_classes)
