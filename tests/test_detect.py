@@ -225,3 +225,16 @@ def test_bad_detect_options_are_named(tmp_path, coco, capsys, change, message):
     args = [str(x) for x in change(args, tmp_path)]
     assert hfc(args) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--epochs", "0"], "--epochs must be >= 1"),
+    (["--lr", "-1"], "--lr must be positive"),
+    (["--num-classes", "3"], "--num-classes 3 is too small"),
+    (["--model", "resnet50"], "torchvision detection builder"),
+])
+def test_bad_detect_train_options_are_named(tmp_path, coco, capsys, extra, message):
+    args = ["detect", "train", "--images", str(coco[0]), "--annotations", str(coco[1]), "--model", SMALL,
+            *SIZES, "--out", str(tmp_path / "out"), "--no-progress"]
+    assert hfc(args + extra) == 2
+    assert message in capsys.readouterr().err
