@@ -91,15 +91,24 @@ def check_args(args) -> list[float]:
 
 
 @torch.no_grad()
-def run_detector(model, data: CocoDetection, radii, *, dist, batch_size: int, amp: bool, state_path: Path,
+def run_detector(model, data: CocoDetection, radii, *, dist, batch_size: int, amp: bool, state_dir: Path,
                  save_every: int, progress: bool) -> dict[str, list[dict]]:
-    """This rank's detections on every view: ``{view: [COCO result, ...]}``, resumed from ``state_path``."""
+    """This rank's detections on every view: ``{view: [COCO result, ...]}``.
+
+    Every ``save_every`` batches the detections found since the last save go to
+    ``state_dir/upto-<batch>.json`` (atomically; only the new ones, so saving stays
+    cheap on large sets); a rerun reads the chunks back and starts after the last one.
+    """
     names = view_names(radii)
-    state = {"next_batch": 0, "detections": {v: [] for v in names}}
-    if state_path.exists():
-        state = json.loads(state_path.read_text())
+    detections = {v: [] for v in names}
+    chunks = sorted(state_dir.glob("upto-*.json"))
+    for chunk in chunks:
+        for v, ds in json.loads(chunk.read_text()).items():
+            detections[v] += ds
+    done = int(chunks[-1].stem.split("-")[1]) if chunks else 0
     n_batches = -(-len(data) // batch_size)
-    mine = [i for i in range(n_batches) if i % dist.world == dist.rank and i >= state["next_batch"]]
+    mine = [i for i in range(done, n_batches) if i % dist.world == dist.rank]
+    pending = {v: [] for v in names}
     since_save = 0
     bar = tqdm(total=len(mine), desc="detect", unit="batch", disable=not progress or not dist.is_main)
     for i in mine:
@@ -110,16 +119,17 @@ def run_detector(model, data: CocoDetection, radii, *, dist, batch_size: int, am
             with torch.autocast(dist.device.type, dtype=torch.bfloat16, enabled=amp):
                 outputs = model([views[v] for views in per_image])
             for image_id, output in zip(ids, outputs, strict=True):
-                state["detections"][name] += to_coco_results(image_id, output)
-        state["next_batch"] = i + 1
+                pending[name] += to_coco_results(image_id, output)
         since_save += 1
-        if since_save >= save_every:
-            write_json(state_path, state)
+        if since_save >= save_every or i == mine[-1]:
+            write_json(state_dir / f"upto-{i + 1:07d}.json", pending)
+            for v in names:
+                detections[v] += pending[v]
+                pending[v] = []
             since_save = 0
         bar.update()
     bar.close()
-    write_json(state_path, state)
-    return state["detections"]
+    return detections
 
 
 def gather_detections(mine: dict[str, list[dict]], dist) -> dict[str, list[dict]]:
@@ -248,7 +258,7 @@ def run(args) -> dict:
         if dist.is_main:
             write_json(previous, settings)
         mine = run_detector(model, data, radii, dist=dist, batch_size=args.batch_size, amp=amp,
-                            state_path=out / "partial" / f"rank{dist.rank}-of-{dist.world}.json",
+                            state_dir=out / "partial" / f"rank{dist.rank}-of-{dist.world}",
                             save_every=args.save_every, progress=not args.no_progress)
         detections = gather_detections(mine, dist)
         results = None
