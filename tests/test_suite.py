@@ -321,6 +321,9 @@ def test_a_directory_with_other_settings_is_refused(tmp_path, capsys):
     assert hfc(["implicit-bias", "--steps", "20", *out]) == 0
     assert hfc(["implicit-bias", "--steps", "30", *out]) == 2
     assert "other settings (steps)" in capsys.readouterr().err
+    assert hfc(["implicit-bias", "--steps", "20", "--device", "cpu", *out]) == 0  # a device change may resume
+    assert hfc(["svd", *out]) == 2
+    assert "holds a 'implicit-bias' run" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------- the pieces

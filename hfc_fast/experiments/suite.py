@@ -36,6 +36,7 @@ PRESETS = {
                   test_limit=2000, track_train=2000),
 }
 
+RESUMABLE = ("device",)  # settings a rerun into the same directory may change
 IN_MEMORY_LIMIT = 10_000  # ImageFolder test images held in memory when --test-limit is not given
 
 CLASS_NAMES = {
@@ -125,8 +126,11 @@ class Experiment:
         path = self.out / "config.json"
         if path.exists():
             before = json.loads(path.read_text())
-            if before.get("command") == self.name and before != self.settings:
-                changed = sorted(k for k in set(before) | set(self.settings) if before.get(k) != self.settings.get(k))
+            if before.get("command") != self.name:
+                raise FileExistsError(f"{self.out} holds a '{before.get('command')}' run; choose another --out")
+            changed = sorted(k for k in set(before) | set(self.settings)
+                             if k not in RESUMABLE and before.get(k) != self.settings.get(k))
+            if changed:
                 raise FileExistsError(f"{self.out} holds a '{self.name}' run with other settings "
                                       f"({', '.join(changed)}); choose another --out")
         if self.dist.is_main:
