@@ -298,6 +298,8 @@ def test_report_combines_runs(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["table1", "--preset", "huge"], "--preset must be one of"),
     (["examples", "--radius", "40"], "does not fit a 28×28 image"),
+    (["bn-lfc", "--paper-radii", "4,40"], "--paper-radii (scaled) 35 does not fit"),
+    (["svd", "--paper-radii", "4,x"], "--paper-radii must be comma-separated numbers"),
     (["examples", "--checkpoint", "no/such/run"], "no training checkpoint"),
     (["sweep", "--torchvision", "resnet18"], "--torchvision needs --weights"),
     (["sweep", "--torchvision", "resnet18", "--weights", "missing.pt"], "does not exist"),

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from hfc_fast.experiments.curves import plot_variants
-from hfc_fast.experiments.suite import csv_text, key, markdown_table, parse_numbers
-
-PAPER_RADII = (4, 8, 12, 16)
+from hfc_fast.experiments.suite import add_paper_radii_argument, csv_text, key, markdown_table
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--paper-radii", default="4,8,12,16",
-                        help="training radii on the paper's 32×32 scale, scaled to the image (default 4,8,12,16)")
+    add_paper_radii_argument(parser, "training radii")
 
 
 def run(exp, args) -> dict:
-    paper_radii = parse_numbers(args.paper_radii, "--paper-radii", minimum=0)
-    radii = exp.scaled_radii(paper_radii)
-    exp.check_radii(radii, "--paper-radii (scaled)")
+    paper_radii, radii = exp.paper_radii(args.paper_radii)
     histories, rows = {}, []
     for paper_r, r in zip(paper_radii, radii, strict=True):
         for bn in (False, True):

@@ -82,6 +82,11 @@ def parse_numbers(text: str, option: str, *, minimum: float | None = None) -> li
     return values
 
 
+def add_paper_radii_argument(parser: argparse.ArgumentParser, what: str = "radii") -> None:
+    parser.add_argument("--paper-radii", default="4,8,12,16",
+                        help=f"{what} on the paper's 32×32 scale, scaled to the image (default 4,8,12,16)")
+
+
 def key(r: float) -> str:
     """A radius as the metrics files spell it."""
     return f"{r:g}"
@@ -198,6 +203,13 @@ class Experiment:
         """The paper's CIFAR radii scaled to this data set's image size."""
         side = min(self.test_set().image_shape[1:])
         return list(tracking_radii(side, base))
+
+    def paper_radii(self, text: str) -> tuple[list[float], list[float]]:
+        """``--paper-radii``: the radii as given (32×32 scale) and scaled to this data set, checked."""
+        given = parse_numbers(text, "--paper-radii", minimum=0)
+        radii = self.scaled_radii(given)
+        self.check_radii(radii, "--paper-radii (scaled)")
+        return given, radii
 
     def check_radii(self, radii, name: str = "--radii") -> None:
         _, h, w = self.test_set().image_shape

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from hfc_fast.experiments.suite import load_run, markdown_table, parse_numbers, verdict, verdict_lines
+from hfc_fast.experiments.suite import add_paper_radii_argument, load_run, markdown_table, verdict, verdict_lines
 from hfc_fast.frequency import frequency_split
 
 
@@ -66,14 +66,11 @@ def count_story(model, images, labels, split, *, batch_size: int = 500) -> int:
 
 def add_arguments(parser) -> None:
     parser.add_argument("--checkpoint", default=None, help="a training run to use (default: train the preset's model)")
-    parser.add_argument("--paper-radii", default="4,8,12,16",
-                        help="radii on the paper's 32×32 scale, scaled to the image (default 4,8,12,16)")
+    add_paper_radii_argument(parser)
 
 
 def run(exp, args) -> dict:
-    paper_radii = parse_numbers(args.paper_radii, "--paper-radii", minimum=0)
-    radii = exp.scaled_radii(paper_radii)
-    exp.check_radii(radii, "--paper-radii (scaled)")
+    paper_radii, radii = exp.paper_radii(args.paper_radii)
     if args.checkpoint:
         model = load_run(args.checkpoint)[0].to(exp.dist.device)
     else:
