@@ -30,6 +30,15 @@ def high_frequency_share(weight: torch.Tensor, size: int = SPECTRUM_SIZE) -> flo
     return float(power[..., high].sum()) / total if total > 0 else 0.0
 
 
+SMOOTHER_CLAIM = "adversarially trained first-layer kernels are smoother (§6.2, Fig 7)"
+
+
+def smoother_numbers(share: dict) -> str:
+    """The numbers behind :data:`SMOOTHER_CLAIM`, from high-frequency shares keyed by model name."""
+    return (f"high-frequency share of kernel energy: natural {share['natural']:.3f}, "
+            f"adversarial {share['adversarial']:.3f}")
+
+
 def plot_kernels(models: dict, path: Path, *, n: int = 8) -> Path:
     """For each model, ``n`` first-layer kernels (channel-averaged) above their spectra."""
     import matplotlib
@@ -76,9 +85,7 @@ def run(exp, args) -> dict:
             shares.setdefault(name, []).append(value)
         per_seed.append(seed_shares["adversarial"] < seed_shares["natural"])
     means = {name: mean(v) for name, v in shares.items()}
-    verdicts = [verdict("adversarially trained first-layer kernels are smoother (§6.2, Fig 7)", per_seed,
-                        f"high-frequency share of kernel energy: natural {means['natural']:.3f}, "
-                        f"adversarial {means['adversarial']:.3f}")]
+    verdicts = [verdict(SMOOTHER_CLAIM, per_seed, smoother_numbers(means))]
     report = "\n".join([
         "# First-layer kernels (Fig 7)", "",
         f"{exp.base.model} on {exp.base.dataset}. Smoothness: the share of the kernels' energy above half the "

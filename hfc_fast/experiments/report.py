@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hfc_fast.experiments.kernels import SMOOTHER_CLAIM, smoother_numbers
 from hfc_fast.experiments.pages import write_page
-from hfc_fast.experiments.robustness import EPS, PAPER_TABLE2
+from hfc_fast.experiments.robustness import EPS, PAPER_TABLE2, SMOOTHING_CLAIM, smoothing_trade
+from hfc_fast.experiments.suite import verdict
 
 
 def robustness_csv(rows: list[dict]) -> str:
@@ -18,33 +20,11 @@ def robustness_csv(rows: list[dict]) -> str:
 
 
 def verdicts(rows: list[dict], kernels: dict) -> list[dict]:
-    """The paper's claims this run can test, each with the numbers behind the answer (one seed)."""
-    def row(model, rho):
-        return next((r for r in rows if r["model"] == model and r["rho"] == rho), None)
-
-    out = []
-    plain, smooth = row("natural", 0.0), row("natural", 1.0)
-    if plain and smooth:
-        clean_drop = smooth["clean"] < plain["clean"]
-        gain = smooth["fgsm"][-1] > plain["fgsm"][-1] or smooth["pgd"][-1] > plain["pgd"][-1]
-        out.append({
-            "claim": "smoothing (ρ = 1) trades clean accuracy for robustness at large ε (§6.3, Table 2)",
-            "supported": bool(clean_drop and gain),
-            "numbers": (f"clean {plain['clean']:.3f} → {smooth['clean']:.3f}; at ε = {EPS[-1]}: FGSM "
-                        f"{plain['fgsm'][-1]:.3f} → {smooth['fgsm'][-1]:.3f}, PGD {plain['pgd'][-1]:.3f} → "
-                        f"{smooth['pgd'][-1]:.3f}"),
-            "seeds": 1,
-        })
+    """The paper's claims the demo can test (one seed), judged as the ``robustness`` and ``kernels`` runners do."""
+    held, numbers = smoothing_trade(rows)
     share = kernels["high_frequency_share"]
-    if "natural" in share and "adversarial" in share:
-        out.append({
-            "claim": "adversarially trained first-layer kernels are smoother (§6.2, Fig 7)",
-            "supported": share["adversarial"] < share["natural"],
-            "numbers": (f"high-frequency share of kernel energy: natural {share['natural']:.3f}, "
-                        f"adversarial {share['adversarial']:.3f}"),
-            "seeds": 1,
-        })
-    return out
+    return [verdict(SMOOTHING_CLAIM, [held], numbers),
+            verdict(SMOOTHER_CLAIM, [share["adversarial"] < share["natural"]], smoother_numbers(share))]
 
 
 def table2_lines(rows: list[dict]) -> list[str]:
