@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hfc_fast.attacks import robust_accuracy  # noqa: E402
 from hfc_fast.data.idx import load_fashion_mnist  # noqa: E402
-from hfc_fast.experiments.rundir import write_json, write_text  # noqa: E402
+from hfc_fast.experiments.core.files import write_json, write_text  # noqa: E402
 
 import baselines  # noqa: E402
 from run import machine_name  # noqa: E402

@@ -23,9 +23,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hfc_fast import frequency_split  # noqa: E402
-from hfc_fast.data import load_fashion_mnist, tracking_radii  # noqa: E402
-from hfc_fast.experiments.rundir import write_json, write_text  # noqa: E402
+from hfc_fast.data import load_fashion_mnist  # noqa: E402
+from hfc_fast.experiments.core.files import write_json, write_text  # noqa: E402
 from hfc_fast.models import build_model  # noqa: E402
+from hfc_fast.radius import scaled_radii  # noqa: E402
 
 from run import machine_name  # noqa: E402
 from timing import time_interleaved  # noqa: E402
@@ -47,7 +48,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     x, y = load_fashion_mnist(split="test")
     x, y = x[:args.images], y[:args.images]
-    radii = list(tracking_radii(28))
+    radii = list(scaled_radii(28))
     batches = [(x[i:i + args.batch], y[i:i + args.batch]) for i in range(0, len(x), args.batch)]
     prepared = []
     for xb, yb in batches:
@@ -61,7 +62,7 @@ def main(argv=None) -> int:
         def plain():
             return sum(_evaluate(model, views, yb) for views, yb in prepared)
 
-        def tracked():  # as hfc_fast.experiments.tracking does it: one split per batch into reused buffers
+        def tracked():  # as hfc_fast.track_frequencies does it: one split per batch into reused buffers
             total, buffers = 0, None
             for xb, yb in batches:
                 if buffers is None or buffers[0].shape[1:] != xb.shape:

@@ -16,7 +16,14 @@ from hfc_fast.frequency import (
 from hfc_fast.nn import FrequencyFilter
 from hfc_fast.pgd_step import pgd_step_, pgd_step_reference_
 from hfc_fast.smoothing import first_conv, smooth_first_conv, smooth_kernels, smooth_kernels_reference
-from hfc_fast.spectrum import radial_bin_count, radial_power_spectrum, radial_power_spectrum_reference
+from hfc_fast.spectrum import (
+    high_frequency_share,
+    kernel_spectra,
+    radial_bin_count,
+    radial_power_spectrum,
+    radial_power_spectrum_reference,
+)
+from hfc_fast.tracking import Normalize, TrackingState, track_frequencies
 from hfc_fast.transforms import HighPass, LowPass, normalize_by_max
 
 __version__ = "0.1.0"
@@ -25,11 +32,15 @@ __all__ = [
     "FrequencyFilter",
     "HighPass",
     "LowPass",
+    "Normalize",
+    "TrackingState",
     "backend_info",
     "first_conv",
     "frequency_split",
     "frequency_split_reference",
+    "high_frequency_share",
     "high_pass",
+    "kernel_spectra",
     "low_pass",
     "normalize_by_max",
     "pgd_step_",
@@ -42,4 +53,5 @@ __all__ = [
     "smooth_first_conv",
     "smooth_kernels",
     "smooth_kernels_reference",
+    "track_frequencies",
 ]

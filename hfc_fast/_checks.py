@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
 
 import torch
 
@@ -43,27 +42,3 @@ def check_number(value, name: str, *, minimum: float | None = None) -> float:
     if math.isinf(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return value
-
-
-def as_radii(radius, name: str = "radius") -> tuple[tuple[float, ...], bool]:
-    """Radii as a tuple of non-negative floats, and whether one number was given.
-
-    ``float('inf')`` is allowed (it keeps every frequency).
-    """
-    if isinstance(radius, torch.Tensor):
-        radius = radius.tolist()
-    scalar = not isinstance(radius, Sequence | set)
-    values = [radius] if scalar else list(radius)
-    if not values:
-        raise ValueError(f"{name} must hold at least one value")
-    radii = []
-    for r in values:
-        if isinstance(r, bool) or not isinstance(r, numbers.Real):
-            raise TypeError(f"{name} must be a number or a sequence of numbers, got {type(r).__name__}")
-        r = float(r)
-        if math.isnan(r):
-            raise ValueError(f"{name} must not be NaN")
-        if r < 0:
-            raise ValueError(f"{name} must be non-negative, got {r}")
-        radii.append(r)
-    return tuple(radii), scalar

@@ -16,8 +16,9 @@ from __future__ import annotations
 import torch
 
 from hfc_fast import _ext
-from hfc_fast._checks import as_radii, check_image
+from hfc_fast._checks import check_image
 from hfc_fast._interop import array_interop
+from hfc_fast.radius import as_radii, frequency_grid
 
 __all__ = [
     "frequency_split",
@@ -31,16 +32,6 @@ __all__ = [
 
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
-
-
-def _frequency_grid2(h: int, w: int, *, device=None, half: bool = False) -> torch.Tensor:
-    """Squared radial frequency fy² + fx², (h, w) or (h, w // 2 + 1) with ``half``."""
-    fy = torch.fft.fftfreq(h, d=1.0 / h, dtype=torch.float64, device=device)
-    if half:
-        fx = torch.fft.rfftfreq(w, d=1.0 / w, dtype=torch.float64, device=device)
-    else:
-        fx = torch.fft.fftfreq(w, d=1.0 / w, dtype=torch.float64, device=device)
-    return fy[:, None] ** 2 + fx[None, :] ** 2
 
 
 def _keep(dist2: torch.Tensor, radius: float, inclusive: bool) -> torch.Tensor:
@@ -67,7 +58,7 @@ def frequency_split_reference(x: torch.Tensor, radius, *, inclusive: bool = Fals
         empty = x.new_empty((len(radii), *x.shape))
         return (empty[0], empty[0].clone()) if scalar else (empty, empty.clone())
     work = x.contiguous().to(_compute_dtype(x.dtype))  # outputs contiguous whatever the input layout
-    dist2 = _frequency_grid2(h, w, device=x.device, half=True)
+    dist2 = frequency_grid(h, w, half=True, device=x.device)
     masks = torch.stack([_keep(dist2, r, inclusive) for r in radii]).to(work.dtype)
     masks = masks.view(len(radii), *([1] * (x.dim() - 2)), *masks.shape[-2:])
     spectrum = torch.fft.rfft2(work)
@@ -155,7 +146,7 @@ def radial_mask_reference(h: int, w: int, radius: float, *, inclusive: bool = Fa
                           dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
     """Plain-PyTorch :func:`radial_mask`."""
     _check_mask_args(h, w, radius)
-    dist2 = _frequency_grid2(h, w, device=device)
+    dist2 = frequency_grid(h, w, device=device)
     mask = _keep(dist2, float(radius), inclusive)
     if centered:
         mask = torch.fft.fftshift(mask)

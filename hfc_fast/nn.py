@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hfc_fast._checks import as_radii
 from hfc_fast.frequency import frequency_split
+from hfc_fast.radius import as_radii
 
 __all__ = ["FrequencyFilter"]
 

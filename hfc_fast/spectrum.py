@@ -1,4 +1,4 @@
-"""Radial power spectra of images, perturbations and convolution kernels."""
+"""Radial power spectra of images, perturbations and convolution kernels, and how smooth kernels are."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ import torch
 from hfc_fast import _ext
 from hfc_fast._checks import check_image
 from hfc_fast._interop import array_interop
+from hfc_fast.radius import frequency_grid
 
-__all__ = ["radial_bin_count", "radial_power_spectrum", "radial_power_spectrum_reference"]
+__all__ = ["high_frequency_share", "kernel_spectra", "radial_bin_count", "radial_power_spectrum",
+           "radial_power_spectrum_reference"]
+
+KERNEL_SPECTRUM_SIZE = 16  # kernels are zero-padded to this size before their DFT
 
 
 def radial_bin_count(h: int, w: int) -> int:
@@ -19,9 +23,7 @@ def radial_bin_count(h: int, w: int) -> int:
 
 
 def _bins(h: int, w: int, device) -> torch.Tensor:
-    fy = torch.fft.fftfreq(h, d=1.0 / h, dtype=torch.float64, device=device)
-    fx = torch.fft.fftfreq(w, d=1.0 / w, dtype=torch.float64, device=device)
-    return torch.floor(torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)).long()
+    return torch.floor(torch.sqrt(frequency_grid(h, w, device=device))).long()
 
 
 def _bin_counts(bins: torch.Tensor, n_bins: int, dtype: torch.dtype) -> torch.Tensor:
@@ -66,6 +68,31 @@ def radial_power_spectrum(x: torch.Tensor) -> torch.Tensor:
     if not _ext.use_compiled(x):
         return radial_power_spectrum_reference(x)
     return torch.ops.hfc_fast.radial_power_spectrum(x)
+
+
+def kernel_spectra(weight: torch.Tensor, size: int = KERNEL_SPECTRUM_SIZE) -> torch.Tensor:
+    """|DFT|² of each spatial kernel zero-padded to size×size, DC centred.
+
+    Args:
+        weight: (..., kh, kw), e.g. first-layer kernels (O, I, kh, kw).
+
+    Returns:
+        float64 tensor (..., size, size).
+    """
+    spectrum = torch.fft.fft2(weight.detach().double(), s=(size, size))
+    return torch.fft.fftshift(spectrum.abs().square(), dim=(-2, -1))
+
+
+def high_frequency_share(weight: torch.Tensor, size: int = KERNEL_SPECTRUM_SIZE) -> float:
+    """Share of the energy of ``weight`` (..., kh, kw), zero-padded to size×size, above half the
+    Nyquist frequency (``d > size / 4`` cycles per image, i.e. > 0.25 cycles per pixel).
+
+    Lower is smoother; a constant kernel gives 0 (paper Fig 7's "smoother" kernels).
+    """
+    power = torch.fft.fft2(weight.detach().double(), s=(size, size)).abs().square()
+    high = frequency_grid(size, size, device=power.device) > (size / 4) ** 2
+    total = float(power.sum())
+    return float(power[..., high].sum()) / total if total > 0 else 0.0
 
 
 if _ext.LOADED:

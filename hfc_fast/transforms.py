@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import torch
 
-from hfc_fast._checks import as_radii
 from hfc_fast.frequency import frequency_split
+from hfc_fast.radius import as_radii
 
 __all__ = ["HighPass", "LowPass", "normalize_by_max"]
 

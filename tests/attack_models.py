@@ -61,6 +61,19 @@ def binary_linear(d: int, generator: torch.Generator, dtype=torch.float64) -> tu
     return model, w, b
 
 
+def linear_problem(n: int, h: int, w: int, generator: torch.Generator, *, low: float = 0.0, width: float = 1.0):
+    """``n`` random (1, h, w) images in ``[low, low + width]`` before a binary linear model of them.
+
+    Returns ``(model, w, b, x, score, y)``: the model (on flattened images), its decision function
+    ``score = wᵀx + b`` and the labels it gives, ``y = 1[score > 0]``.
+    """
+    lin, weight, bias = binary_linear(h * w, generator)
+    x = low + width * torch.rand(n, 1, h, w, generator=generator, dtype=torch.float64)
+    with torch.no_grad():
+        score = x.flatten(1) @ weight + bias
+    return Flat(lin), weight, bias, x, score, (score > 0).long()
+
+
 class Flat(nn.Module):
     """Applies a model to flattened images."""
 

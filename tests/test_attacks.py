@@ -14,7 +14,7 @@ from torch import nn
 from hfc_fast import frequency_split_reference
 from hfc_fast.attacks import deepfool, fgsm, noise_attack, pgd, robust_accuracy
 
-from attack_models import Flat, TinyCNN, binary_linear, train_tiny_cnn
+from attack_models import TinyCNN, linear_problem, train_tiny_cnn
 
 
 @pytest.fixture(scope="module")
@@ -231,14 +231,7 @@ def test_band_limited_perturbation_lives_in_its_band():
 
 
 def test_linf_pgd_on_linear_model_fools_exactly_beyond_margin_over_l1():
-    g = _fresh_generator()
-    d = 36
-    lin, w, b = binary_linear(d, g)
-    model = Flat(lin)
-    x = (0.45 + 0.1 * torch.rand(200, 1, 6, 6, generator=g, dtype=torch.float64))
-    with torch.no_grad():
-        score = x.flatten(1) @ w + b
-    y = (score > 0).long()
+    model, w, b, x, score, y = linear_problem(200, 6, 6, _fresh_generator(), low=0.45, width=0.1)
     threshold = score.abs() / w.abs().sum()  # the L∞ distance to the boundary
     eps = (0.005, 0.01, 0.02, 0.04)
     result = pgd(model, x, y, eps, alpha=[e / 2 for e in eps], steps=4)
@@ -248,13 +241,7 @@ def test_linf_pgd_on_linear_model_fools_exactly_beyond_margin_over_l1():
 
 
 def test_deepfool_binary_linear_closed_form():
-    g = _fresh_generator()
-    d = 48
-    lin, w, b = binary_linear(d, g)
-    model = Flat(lin)
-    x = torch.rand(30, 1, 6, 8, generator=g, dtype=torch.float64)
-    with torch.no_grad():
-        y = (x.flatten(1) @ w + b > 0).long()
+    model, w, b, x, _, y = linear_problem(30, 6, 8, _fresh_generator())
     result = deepfool(model, x, y, overshoot=0.0, lo=None, hi=None)
     x0 = x.flatten(1)
     expected = x0 - ((x0 @ w + b) / w.dot(w))[:, None] * w  # lecture Theorem 2
@@ -265,13 +252,7 @@ def test_deepfool_binary_linear_closed_form():
 
 
 def test_deepfool_linf_binary_linear_distance():
-    g = _fresh_generator()
-    lin, w, b = binary_linear(40, g)
-    model = Flat(lin)
-    x = torch.rand(25, 1, 5, 8, generator=g, dtype=torch.float64)
-    with torch.no_grad():
-        score = x.flatten(1) @ w + b
-    y = (score > 0).long()
+    model, w, _, x, score, y = linear_problem(25, 5, 8, _fresh_generator())
     result = deepfool(model, x, y, overshoot=0.0, norm="linf", lo=None, hi=None)
     torch.testing.assert_close(result.norms, score.abs() / w.abs().sum(), atol=1e-4, rtol=1e-3)
     assert bool(result.fooled.all())
@@ -291,14 +272,7 @@ def test_deepfool_multiclass_fools_trained_model(trained):
 
 
 def test_noise_attack_matches_erfc_prediction_for_linear_model():
-    g = _fresh_generator()
-    d = 64
-    lin, w, b = binary_linear(d, g)
-    model = Flat(lin)
-    x = torch.rand(40, 1, 8, 8, generator=g, dtype=torch.float64)
-    with torch.no_grad():
-        score = x.flatten(1) @ w + b
-    y = (score > 0).long()
+    model, w, _, x, score, y = linear_problem(40, 8, 8, _fresh_generator())
     sigma = float(score.abs().median() / w.norm())  # about a quarter of trials succeed
     trials = 2000
     result = noise_attack(model, x, y, sigma, trials, lo=None, hi=None, clip=False, seed=5)

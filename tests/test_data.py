@@ -13,14 +13,12 @@ from PIL import Image
 from hfc_fast import frequency_split_reference
 from hfc_fast.data import (
     band_view,
-    check_radii,
     load_cifar10,
     load_dataset,
     load_image_folder,
     load_mnist,
     read_idx,
     shuffle_labels,
-    tracking_radii,
 )
 
 
@@ -146,10 +144,3 @@ def test_band_views():
     with pytest.raises(ValueError, match="band must be one of"):
         band_view(x, "mid", 4)
 
-
-def test_radii_helpers():
-    assert tracking_radii(32) == (4, 8, 12, 16)
-    assert tracking_radii(224) == (28, 56, 84, 112)
-    check_radii([4, 16], 32, 32)
-    with pytest.raises(ValueError, match="does not fit a 32×32 image"):
-        check_radii([40], 32, 32)

@@ -10,6 +10,8 @@ import pytest
 from hfc_fast.data import FASHION_MNIST_ROOT
 from hfc_fast.experiments.cli import main as hfc
 
+from reports import check_tables
+
 pytestmark = pytest.mark.skipif(not (FASHION_MNIST_ROOT / "t10k-images-idx3-ubyte.gz").exists(),
                                 reason="Debian's dataset-fashion-mnist is not installed")
 
@@ -43,6 +45,7 @@ def test_demo_runs_end_to_end_and_resumes(tmp_path):
     for link in re.findall(r"\]\(([^)]+)\)", report):
         assert (out / link).exists(), link
     assert "paper: clean" in report and "0.856" in report  # the paper's Table 2 beside ours
+    assert check_tables(report) == 3
     assert "data:image/png;base64," in (out / "report.html").read_text()
     assert (out / "robustness.csv").read_text().count("\n") == 11
 
@@ -57,6 +60,6 @@ def test_demo_runs_end_to_end_and_resumes(tmp_path):
 
 def test_demo_rejects_bad_options(tmp_path, capsys):
     assert hfc(["demo", "--out", str(tmp_path), "--epochs", "0"]) == 2
-    assert "epochs must be positive" in capsys.readouterr().err
+    assert "--epochs must be an integer >= 1, got '0'" in capsys.readouterr().err
     assert hfc(["demo", "--out", str(tmp_path), "--data-root", str(tmp_path / "none")]) == 2
     assert "does not exist" in capsys.readouterr().err

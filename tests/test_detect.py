@@ -16,18 +16,19 @@ pytest.importorskip("torchvision")
 
 from hfc_fast import frequency_split_reference  # noqa: E402
 from hfc_fast.data.coco import CocoDetection  # noqa: E402
-from hfc_fast.experiments import detect as detect_module  # noqa: E402
 from hfc_fast.experiments.cli import main as hfc  # noqa: E402
-from hfc_fast.experiments.detect_metrics import (  # noqa: E402
+from hfc_fast.experiments.commands import detect as detect_module  # noqa: E402
+from hfc_fast.experiments.core.coco_metrics import (  # noqa: E402
     coco_evaluate,
     compare_images,
     ground_truth_pairs,
     load_ground_truth,
     per_image_ap,
 )
-from hfc_fast.experiments.detectors import build_detector  # noqa: E402
+from hfc_fast.experiments.core.detectors import build_detector  # noqa: E402
 
 from coco_synthetic import write_coco  # noqa: E402
+from reports import check_tables  # noqa: E402
 
 SMALL = "fasterrcnn_mobilenet_v3_large_320_fpn"
 SIZES = ["--min-size", "80", "--max-size", "96"]
@@ -137,6 +138,7 @@ def test_detect_writes_every_view_and_its_report(tmp_path, coco):
     assert set(detections) == set(views)
     report = (out / "report.md").read_text()
     assert "35.6" in report and "1684" in report
+    assert check_tables(report) == 1
     for link in re.findall(r"\]\(([^)]+)\)", report):
         assert (out / link).exists(), link
     assert (out / "map.csv").read_text().count("\n") == 6
@@ -217,7 +219,7 @@ def test_detect_train_then_evaluate_and_resume(tmp_path, coco):
     (lambda a, tmp: a[:a.index("--weights")] + a[a.index("--weights") + 2:], "needs --weights"),
     (lambda a, tmp: [tmp / "none.json" if x == a[a.index("--annotations") + 1] else x for x in a],
      "annotation file"),
-    (lambda a, tmp: a + ["--radii", "-3"], "--radii must be comma-separated numbers >= 0"),
+    (lambda a, tmp: a + ["--radii", "-3"], "--radii must be comma-separated finite numbers, each > 0, got '-3'"),
     (lambda a, tmp: a + ["--model", "not_a_detector"], "torchvision detection builder"),
     (lambda a, tmp: a + ["--num-classes", "4"], "do not fit"),
 ])
@@ -229,8 +231,8 @@ def test_bad_detect_options_are_named(tmp_path, coco, capsys, change, message):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--epochs", "0"], "--epochs must be >= 1"),
-    (["--lr", "-1"], "--lr must be positive"),
+    (["--epochs", "0"], "--epochs must be an integer >= 1, got '0'"),
+    (["--lr", "-1"], "--lr must be a finite number > 0, got '-1'"),
     (["--num-classes", "3"], "--num-classes 3 is too small"),
     (["--model", "resnet50"], "torchvision detection builder"),
 ])

@@ -15,15 +15,21 @@ import pytest
 import torch
 from PIL import Image
 
+import hfc_fast.tracking as tracking_module
 from hfc_fast import frequency_split_reference
 from hfc_fast.data import FASHION_MNIST_ROOT
 from hfc_fast.data.augment import random_affine
-from hfc_fast.experiments import sweep as sweep_module
 from hfc_fast.experiments.cli import main as hfc
-from hfc_fast.experiments.implicit_bias import fourier_norms
-from hfc_fast.experiments.masks import apply_mask, half_plane_radius
-from hfc_fast.experiments.suite import load_run
-from hfc_fast.experiments.svd import energy_matched_rank, svd_split
+from hfc_fast.experiments.core.analyses import (
+    apply_mask,
+    energy_matched_rank,
+    fourier_norms,
+    half_plane_radius,
+    svd_split,
+)
+from hfc_fast.experiments.core.model_sources import load_run
+
+from reports import check_tables
 
 needs_fmnist = pytest.mark.skipif(not (FASHION_MNIST_ROOT / "t10k-images-idx3-ubyte.gz").exists(),
                                   reason="Debian's dataset-fashion-mnist is not installed")
@@ -53,6 +59,7 @@ def check_run(out, figures):
     assert report.count("data:image") == 0
     assert (out / "report.html").read_text().count("data:image/png;base64,") == len(links)
     assert json.loads((out / "config.json").read_text())["command"]
+    check_tables(report)
     return results, report
 
 
@@ -241,7 +248,7 @@ def test_sweep_matches_a_plain_evaluation_and_resumes(tmp_path, monkeypatch):
 
     # killed after two batches, then resumed: the same numbers
     calls = {"n": 0}
-    real_split = sweep_module.frequency_split
+    real_split = tracking_module.frequency_split
 
     def dying_split(*a, **k):
         calls["n"] += 1
@@ -249,13 +256,13 @@ def test_sweep_matches_a_plain_evaluation_and_resumes(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real_split(*a, **k)
 
-    monkeypatch.setattr(sweep_module, "frequency_split", dying_split)
+    monkeypatch.setattr(tracking_module, "frequency_split", dying_split)
     resumed = tmp_path / "resumed"
     with pytest.raises(KeyboardInterrupt):
         hfc([*args, "--out", str(resumed)])
     partial = torch.load(resumed / "partial" / "rank0-of-1.pt", weights_only=True)
     assert partial["next_batch"] == 2 and partial["n"] == 80
-    monkeypatch.setattr(sweep_module, "frequency_split", real_split)
+    monkeypatch.setattr(tracking_module, "frequency_split", real_split)
     assert hfc([*args, "--out", str(resumed)]) == 0
     again = json.loads((resumed / "results.json").read_text())
     assert {k: again[k] for k in ("original", "lfc", "hfc", "n")} == {k: results[k] for k in ("original", "lfc",
@@ -299,14 +306,14 @@ def test_report_combines_runs(tmp_path):
     (["table1", "--preset", "huge"], "--preset must be one of"),
     (["examples", "--radius", "40"], "does not fit a 28×28 image"),
     (["bn-lfc", "--paper-radii", "4,40"], "--paper-radii (scaled) 35 does not fit"),
-    (["svd", "--paper-radii", "4,x"], "--paper-radii must be comma-separated numbers"),
+    (["svd", "--paper-radii", "4,x"], "--paper-radii must be comma-separated finite numbers, each > 0, got '4,x'"),
     (["examples", "--checkpoint", "no/such/run"], "no training checkpoint"),
     (["sweep", "--torchvision", "resnet18"], "--torchvision needs --weights"),
     (["sweep", "--torchvision", "resnet18", "--weights", "missing.pt"], "does not exist"),
     (["sweep", "--torchvision", "no_such_net", "--weights", "missing.pt"], "not a torchvision classification"),
-    (["heuristics", "--groups", "colours"], "--groups must list"),
-    (["table1", "--bands", "mid"], "--bands must list"),
-    (["shuffle", "--seeds", "0"], "--seeds must be >= 1"),
+    (["heuristics", "--groups", "colours"], "--groups must be comma-separated names from batch_size,"),
+    (["table1", "--bands", "mid"], "--bands must be comma-separated names from lfc, hfc, got 'mid'"),
+    (["shuffle", "--seeds", "0"], "--seeds must be an integer >= 1, got '0'"),
     (["kernels", "--dataset", "svhn"], "--dataset must be one of"),
     (["report", "no/such/run"], "does not exist"),
 ])
@@ -322,7 +329,7 @@ def test_a_directory_with_other_settings_is_refused(tmp_path, capsys):
     out = ["--out", str(tmp_path / "ib"), "--no-progress"]
     assert hfc(["implicit-bias", "--steps", "20", *out]) == 0
     assert hfc(["implicit-bias", "--steps", "30", *out]) == 2
-    assert "other settings (steps)" in capsys.readouterr().err
+    assert "other settings (steps: 30 here, 20 in the run)" in capsys.readouterr().err
     assert hfc(["implicit-bias", "--steps", "20", "--device", "cpu", *out]) == 0  # a device change may resume
     assert hfc(["svd", *out]) == 2
     assert "holds a 'implicit-bias' run" in capsys.readouterr().err
@@ -384,7 +391,7 @@ def test_sweep_of_a_torchvision_classifier_on_an_image_folder(tmp_path):
     """An ImageNet-style tree, a torchvision model with local weights and ImageNet normalisation."""
     torchvision = pytest.importorskip("torchvision")
     from hfc_fast.data.folder import load_image_folder
-    from hfc_fast.experiments.sweep import IMAGENET_MEAN, IMAGENET_STD
+    from hfc_fast.experiments.core.model_sources import IMAGENET_MEAN, IMAGENET_STD
 
     rng = np.random.default_rng(int(torch.randint(0, 10_000, ())))
     for split in ("train", "val"):

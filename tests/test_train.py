@@ -12,8 +12,8 @@ import torch
 
 from hfc_fast.data import FASHION_MNIST_ROOT
 from hfc_fast.experiments.cli import main as hfc
-from hfc_fast.experiments.train import train
-from hfc_fast.experiments.train_config import TrainConfig
+from hfc_fast.experiments.core.config import TrainConfig
+from hfc_fast.experiments.core.training import train
 
 needs_fmnist = pytest.mark.skipif(not (FASHION_MNIST_ROOT / "t10k-images-idx3-ubyte.gz").exists(),
                                   reason="Debian's dataset-fashion-mnist is not installed")
@@ -135,8 +135,10 @@ def test_existing_run_and_bad_resume(tmp_path, capsys):
     train(small(epochs=1), tmp_path, progress=False)
     with pytest.raises(FileExistsError, match="--resume"):
         train(small(epochs=1), tmp_path, progress=False)
-    with pytest.raises(ValueError, match="setting 'lr'"):
+    first = json.loads((tmp_path / "config.json").read_text())
+    with pytest.raises(FileExistsError, match=r"other settings \(lr: 0.5 here, 0.001 in the run, seed: "):
         train(small(epochs=2, lr=0.5), tmp_path, resume=True, progress=False)
+    train(small(epochs=2, seed=first["seed"], device="cpu"), tmp_path, resume=True, progress=False)  # may change
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         train(small(), tmp_path / "fresh", resume=True, progress=False)
     assert hfc(["train", "--out", str(tmp_path / "x"), "--radii", "99", "--model", "small_cnn"]) == 2

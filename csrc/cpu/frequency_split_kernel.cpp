@@ -1,7 +1,9 @@
-// CPU route of the radial split. Small images take a fused per-image kernel:
+// CPU kernels of frequency_split. Small images take a fused per-image kernel:
 // the forward band transform, every radius' mask and inverse, and
 // high = x - low happen while the image is in cache, and each output element is
-// written once. Large images take the matrix-product route of ops/frequency.cpp.
+// written once. Large images take the matrix-product route
+// (generic/frequency_split_matmul.cpp), whose element kernels _band_mask and
+// _split_epilogue for the CPU are here too.
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -11,14 +13,107 @@
 #include <cstdlib>
 #include <vector>
 
-#include "../ops/band_basis.h"
-#include "../ops/frequency_split.h"
+#include "cpu/simd.h"
+#include "generic/band_basis.h"
 #include "hfc/frequency_math.h"
-#include "simd.h"
+#include "ops/common.h"
+#include "ops/frequency_split.h"
 
 namespace hfc {
 
 namespace {
+
+// coeffs: (N, rows_h, rows_w) band coefficients. Returns, for every radius in
+// turn, its masked and scaled band (N, bh, bw), flattened and concatenated.
+// The mask comes from indices: in each band row the kept columns are a prefix.
+at::Tensor band_mask_cpu(const at::Tensor& coeffs_in, at::ArrayRef<double> radii, bool inclusive,
+                         int64_t h, int64_t w) {
+  const auto coeffs = coeffs_in.contiguous();
+  const int64_t n_images = coeffs.size(0);
+  const int64_t rows_h = coeffs.size(1);
+  const int64_t rows_w = coeffs.size(2);
+  const auto band = band_layout(radii, n_images, h, w, inclusive);
+  auto out = at::empty({band.total}, coeffs.options());
+  AT_DISPATCH_FLOATING_TYPES(coeffs.scalar_type(), "band_mask_cpu", [&] {
+    const scalar_t* src = coeffs.data_ptr<scalar_t>();
+    scalar_t* dst = out.data_ptr<scalar_t>();
+    const int64_t n_radii = static_cast<int64_t>(radii.size());
+    const scalar_t inv_area = scalar_t(1) / static_cast<scalar_t>(h * w);
+    at::parallel_for(0, n_radii * n_images, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t job = begin; job < end; ++job) {
+        const int64_t i = job / n_images;
+        const int64_t n = job % n_images;
+        for (int64_t jy = 0; jy < band.rows_h[i]; ++jy) {
+          const int64_t ky = band_frequency(jy);
+          const int64_t kept = band_kept_rows(ky, band.rows_w[i], radii[i], inclusive);
+          const scalar_t row_scale = static_cast<scalar_t>(band_fold(ky, h)) * inv_area;
+          const scalar_t* in = src + (n * rows_h + jy) * rows_w;
+          scalar_t* o = dst + band.offsets[i] + (n * band.rows_h[i] + jy) * band.rows_w[i];
+          for (int64_t jx = 0; jx < kept; ++jx) {
+            o[jx] = in[jx] * row_scale * static_cast<scalar_t>(band_fold(band_frequency(jx), w));
+          }
+          for (int64_t jx = kept; jx < band.rows_w[i]; ++jx) o[jx] = scalar_t(0);
+        }
+      }
+    });
+  });
+  return out;
+}
+
+// high = x - low over one run, vectorised for each instruction set.
+template <typename T>
+inline void subtract_run(const T* __restrict__ x, const T* __restrict__ low, T* __restrict__ high, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) high[k] = x[k] - low[k];
+}
+
+HFC_CPU_CLONES void subtract_run_float(const float* x, const float* low, float* high, int64_t n) {
+  subtract_run<float>(x, low, high, n);
+}
+
+HFC_CPU_CLONES void subtract_run_double(const double* x, const double* low, double* high, int64_t n) {
+  subtract_run<double>(x, low, high, n);
+}
+
+inline void subtract_into(const float* x, const float* low, float* high, int64_t n) {
+  subtract_run_float(x, low, high, n);
+}
+
+inline void subtract_into(const double* x, const double* low, double* high, int64_t n) {
+  subtract_run_double(x, low, high, n);
+}
+
+// Reduced-precision outputs: computed in the compute dtype, then rounded.
+template <typename T, typename Out>
+inline void subtract_into(const T* x, const T* low, Out* high, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) high[k] = static_cast<Out>(x[k] - low[k]);
+}
+
+// low_out = low and high_out = x - low, in the output dtype; x (N, H, W) and
+// low (R, N, H, W) in the compute dtype. When low already is low_out (float32
+// and float64 inputs) only the high half is written.
+void split_epilogue_cpu(const at::Tensor& x, const at::Tensor& low, at::Tensor& low_out,
+                        at::Tensor& high_out) {
+  const int64_t plane = x.numel();
+  const int64_t n_radii = low.size(0);
+  const bool write_low = low.data_ptr() != low_out.data_ptr();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, high_out.scalar_type(), "split_epilogue_cpu", [&] {
+    using out_t = scalar_t;
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "split_epilogue_cpu_acc", [&] {
+      const scalar_t* xs = x.data_ptr<scalar_t>();
+      for (int64_t i = 0; i < n_radii; ++i) {
+        const scalar_t* lows = low.data_ptr<scalar_t>() + i * plane;
+        out_t* lo = low_out.data_ptr<out_t>() + i * plane;
+        out_t* hi = high_out.data_ptr<out_t>() + i * plane;
+        at::parallel_for(0, plane, 16384, [&](int64_t begin, int64_t end) {
+          subtract_into(xs + begin, lows + begin, hi + begin, end - begin);
+          if (write_low) {
+            for (int64_t k = begin; k < end; ++k) lo[k] = static_cast<out_t>(lows[k]);
+          }
+        });
+      }
+    });
+  });
+}
 
 // Images up to this many pixels take the fused route; above it the per-image
 // scratch leaves the L2 cache and large matrix products win. The environment
@@ -171,7 +266,7 @@ void frequency_split_fused_into(const at::Tensor& x, at::ArrayRef<double> radii,
   const int64_t h = x.size(-2);
   const int64_t w = x.size(-1);
   const int64_t n_images = x.numel() / (h * w);
-  const auto dtype = split_compute_dtype(x.scalar_type());
+  const auto dtype = compute_dtype(x.scalar_type());
   const auto xc = x.contiguous().to(dtype);
 
   const auto bands_h = split_band_rows(radii, h, inclusive);
@@ -208,27 +303,19 @@ void frequency_split_fused_into(const at::Tensor& x, at::ArrayRef<double> radii,
 void frequency_split_cpu_into(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive,
                               at::Tensor& low, at::Tensor& high) {
   if (x.size(-2) * x.size(-1) > fused_max_pixels()) {
-    frequency_split_gemm_into(x, radii, inclusive, low, high);
+    frequency_split_matmul_into(x, radii, inclusive, low, high);
   } else {
     frequency_split_fused_into(x, radii, inclusive, low, high);
   }
 }
 
-std::tuple<at::Tensor, at::Tensor> frequency_split_cpu(const at::Tensor& x, at::ArrayRef<double> radii,
-                                                       bool inclusive) {
-  return split_with(&frequency_split_cpu_into, x, radii, inclusive);
-}
-
-void frequency_split_cpu_out(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive, at::Tensor& low,
-                             at::Tensor& high) {
-  split_out_with(&frequency_split_cpu_into, x, radii, inclusive, low, high);
-}
-
 }  // namespace
 
 TORCH_LIBRARY_IMPL(hfc_fast, CPU, m) {
-  m.impl("frequency_split", &frequency_split_cpu);
-  m.impl("frequency_split.out", &frequency_split_cpu_out);
+  m.impl("frequency_split", &split_functional<&frequency_split_cpu_into>);
+  m.impl("frequency_split.out", &split_out<&frequency_split_cpu_into>);
+  m.impl("_band_mask", &band_mask_cpu);
+  m.impl("_split_epilogue", &split_epilogue_cpu);
 }
 
 }  // namespace hfc

@@ -1,6 +1,7 @@
 #pragma once
-// Pieces of the radial split shared between the device-generic route
-// (ops/frequency.cpp) and the CPU route for small images (cpu/frequency_kernel.cpp).
+// frequency_split: what its routes share (ops/frequency_split.cpp), and the
+// matrix-product route (generic/frequency_split_matmul.cpp) the CPU and CUDA
+// registrations call.
 #include <torch/types.h>
 
 #include <tuple>
@@ -9,9 +10,6 @@
 namespace hfc {
 
 void check_split_args(const at::Tensor& x, at::ArrayRef<double> radii);
-
-// float64 stays float64; every other dtype is computed in float32.
-at::ScalarType split_compute_dtype(at::ScalarType t);
 
 // Empty (R, *x.shape) outputs in the dtype of x.
 std::tuple<at::Tensor, at::Tensor> split_outputs(const at::Tensor& x, int64_t n_radii);
@@ -30,9 +28,6 @@ struct BandLayout {
 };
 BandLayout band_layout(at::ArrayRef<double> radii, int64_t n_images, int64_t h, int64_t w, bool inclusive);
 
-// Output shape of _radial_bin_power for an (..., H, W // 2 + 1) spectrum.
-std::vector<int64_t> radial_bin_shape(const at::Tensor& spectrum, int64_t w);
-
 // A route of the split: writes every radius into checked (R, *x.shape) outputs.
 using SplitInto = void (*)(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive, at::Tensor& low,
                            at::Tensor& high);
@@ -43,9 +38,22 @@ std::tuple<at::Tensor, at::Tensor> split_with(SplitInto route, const at::Tensor&
 void split_out_with(SplitInto route, const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive,
                     at::Tensor& low, at::Tensor& high);
 
+// The same, as functions a device registers: m.impl("frequency_split", &split_functional<route>).
+template <SplitInto Route>
+std::tuple<at::Tensor, at::Tensor> split_functional(const at::Tensor& x, at::ArrayRef<double> radii,
+                                                    bool inclusive) {
+  return split_with(Route, x, radii, inclusive);
+}
+
+template <SplitInto Route>
+void split_out(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive, at::Tensor& low,
+               at::Tensor& high) {
+  split_out_with(Route, x, radii, inclusive, low, high);
+}
+
 // The split through large matrix products, into checked (R, *x.shape)
 // outputs: any device, any image size.
-void frequency_split_gemm_into(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive,
-                               at::Tensor& low_out, at::Tensor& high_out);
+void frequency_split_matmul_into(const at::Tensor& x, at::ArrayRef<double> radii, bool inclusive,
+                                 at::Tensor& low_out, at::Tensor& high_out);
 
 }  // namespace hfc

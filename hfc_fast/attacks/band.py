@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 
 from hfc_fast.frequency import frequency_split
+from hfc_fast.radius import check_fits
 
 BANDS = ("low", "high")
 
@@ -25,8 +24,7 @@ class BandProjection:
         kind, radius = band
         if kind not in BANDS:
             raise ValueError(f'band[0] must be "low" or "high", got {kind!r}')
-        if isinstance(radius, bool) or not isinstance(radius, numbers.Real) or not radius > 0:
-            raise ValueError(f"band[1] must be a positive radius, got {radius!r}")
+        check_fits([radius], name="band[1]")
         self.kind = kind
         self.radius = float(radius)
 

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
-import torch.distributed as dist
 from tqdm.auto import tqdm
 
+from hfc_fast._distributed import all_sum, rank_and_world
 from hfc_fast.attacks._inputs import as_values
 from hfc_fast.attacks.pgd import fgsm, pgd
 
@@ -75,12 +75,6 @@ def _resolve(attacks) -> dict[str, Callable]:
     return resolved
 
 
-def _shard():
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
 def robust_accuracy(model, loader: Iterable, attacks: Sequence | Mapping = ("fgsm", "pgd"),
                     eps=(0.03, 0.06, 0.09), *, device=None, progress: bool = True, **attack_kwargs) -> RobustAccuracy:
     """Clean and robust accuracy of ``model`` over every batch of ``loader``.
@@ -115,7 +109,7 @@ def robust_accuracy(model, loader: Iterable, attacks: Sequence | Mapping = ("fgs
     if device is None:
         param = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
         device = param.device if param is not None else torch.device("cpu")
-    rank, world = _shard()
+    rank, world = rank_and_world()
     report = RobustAccuracy(eps=eps_values, robust={n: [0] * len(eps_values) for n in resolved},
                             forwards=dict.fromkeys(resolved, 0), backwards=dict.fromkeys(resolved, 0))
     total = len(loader) if hasattr(loader, "__len__") else None
@@ -146,10 +140,7 @@ def _all_reduce(report: RobustAccuracy, device) -> None:
     flat = [report.n, report.clean_correct]
     for name in names:
         flat += report.robust[name] + [report.forwards[name], report.backwards[name]]
-    backend_device = device if dist.get_backend() == "nccl" else "cpu"
-    counts = torch.tensor(flat, dtype=torch.long, device=backend_device)
-    dist.all_reduce(counts)
-    values = counts.tolist()
+    values = [int(v) for v in all_sum(flat, device)]
     report.n, report.clean_correct = values[0], values[1]
     pos, width = 2, len(report.eps)
     for name in names:

@@ -35,16 +35,3 @@ def band_view(x: torch.Tensor, band: str, radius: float, *, normalize: bool = Tr
     low, high = frequency_split(x, radius)
     view = low if band == "lfc" else high
     return normalize_by_max(view) if normalize else view
-
-
-def tracking_radii(image_size: int, base=(4, 8, 12, 16)) -> tuple[float, ...]:
-    """The paper's CIFAR radii scaled to a square image of side ``image_size`` (32 keeps them)."""
-    return tuple(r * image_size / 32 for r in base)
-
-
-def check_radii(radii, height: int, width: int, name: str = "radius") -> None:
-    """Radii must be positive and no larger than the image (beyond it the LFC is the whole image)."""
-    limit = max(height, width)
-    for r in radii:
-        if not 0 < r <= limit:
-            raise ValueError(f"{name} {r:g} does not fit a {height}×{width} image: expected 0 < r <= {limit}")

@@ -1,0 +1,45 @@
+// radial_power_spectrum, device-generic: the real-input FFT, then the per-device
+// bin kernel _radial_bin_power reached through the dispatcher. Registered for
+// the CPU and, in CUDA builds, for CUDA.
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/library.h>
+#include <torch/types.h>
+
+#include "ops/common.h"
+
+namespace hfc {
+
+namespace {
+
+at::Tensor call_radial_bin_power(const at::Tensor& spectrum, int64_t w) {
+  static auto op = c10::Dispatcher::singleton()
+                       .findSchemaOrThrow("hfc_fast::_radial_bin_power", "")
+                       .typed<at::Tensor(const at::Tensor&, int64_t)>();
+  return op.call(spectrum, w);
+}
+
+// Mean power |DFT(x)|^2 / (H W) per integer radius, (..., n_bins).
+at::Tensor radial_power_spectrum(const at::Tensor& x) {
+  check_real_floating(x, "x");
+  check_image_dims(x, "x");
+  const int64_t h = x.size(-2);
+  const int64_t w = x.size(-1);
+  TORCH_CHECK_VALUE(h > 0 && w > 0, "x must have non-empty spatial dimensions, got shape ", x.sizes());
+  const auto dtype = compute_dtype(x.scalar_type());
+  const auto spectrum = at::fft_rfft2(x.contiguous().to(dtype)).contiguous();
+  return call_radial_bin_power(spectrum, w).to(x.scalar_type());
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(hfc_fast, CPU, m) {
+  m.impl("radial_power_spectrum", &radial_power_spectrum);
+}
+
+#ifdef WITH_CUDA
+TORCH_LIBRARY_IMPL(hfc_fast, CUDA, m) {
+  m.impl("radial_power_spectrum", &radial_power_spectrum);
+}
+#endif
+
+}  // namespace hfc

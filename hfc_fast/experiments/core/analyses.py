@@ -1,0 +1,273 @@
+"""Reusable measurements behind the commands, each a function of models and tensors.
+
+The split's energy statistics (§3), Fig-2 examples, the truncated-SVD split
+(§8), Table 2's robustness rows, perturbation and feature spectra (Caro et
+al.), learned Fourier masks and the implicit-bias experiment (lecture).
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from hfc_fast.attacks import pgd, robust_accuracy
+from hfc_fast.attacks._model import attack_mode
+from hfc_fast.experiments.core.paper import EPS, RHOS
+from hfc_fast.frequency import frequency_split
+from hfc_fast.models import build_model
+from hfc_fast.radius import frequency_grid
+from hfc_fast.smoothing import smooth_first_conv
+from hfc_fast.spectrum import high_frequency_share, radial_bin_count, radial_power_spectrum
+
+
+def split_energy(images: torch.Tensor, radii, batch_size: int, fn, desc: str, progress: bool = True):
+    """The split of every image by ``fn`` (``frequency_split`` or its reference), batch by batch.
+
+    Returns:
+        ``(seconds, lfc_energy_share, mean_abs_hfc)``: the time of the split calls alone, the LFC's share
+        of the energy at each radius, and the mean absolute HFC pixel at each radius.
+    """
+    energy = images.pow(2).sum()
+    low_energy = torch.zeros(len(radii), dtype=torch.float64)
+    high_abs = torch.zeros(len(radii), dtype=torch.float64)
+    fn(images[:batch_size], list(radii))  # warm-up: the first call pays for allocations and page faults
+    seconds = 0.0
+    for batch in tqdm(images.split(batch_size), desc=desc, unit="batch", leave=False, disable=not progress):
+        start = time.perf_counter()
+        low, high = fn(batch, list(radii))
+        seconds += time.perf_counter() - start  # the statistics below would swamp the split's own time
+        low_energy += low.double().pow(2).flatten(1).sum(1)
+        high_abs += high.double().abs().flatten(1).sum(1)
+    return seconds, (low_energy / energy).tolist(), (high_abs / images.numel()).tolist()
+
+
+@torch.no_grad()
+def find_examples(model, images: torch.Tensor, labels: torch.Tensor, radius: float, *,
+                  batch_size: int = 500) -> dict:
+    """Indices and confidences of the images right on x and x_h but wrong on x_l.
+
+    Returns:
+        ``{"indices": (M,), "confidence": {"x","low","high"}: (M,), "pred_low": (M,), "n": N}``; the
+        confidence is the softmax probability of the predicted class.
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    found, conf, pred_low = [], {"x": [], "low": [], "high": []}, []
+    for start in range(0, len(images), batch_size):
+        x, y = images[start:start + batch_size].to(device), labels[start:start + batch_size].to(device)
+        low, high = frequency_split(x, radius)
+        probs = {k: torch.softmax(model(v), dim=1) for k, v in (("x", x), ("low", low), ("high", high))}
+        pred = {k: p.argmax(1) for k, p in probs.items()}
+        hit = (pred["x"] == y) & (pred["high"] == y) & (pred["low"] != y)
+        found.append(hit.nonzero().squeeze(1).cpu() + start)
+        for k in conf:
+            conf[k].append(probs[k].max(1).values[hit].cpu())
+        pred_low.append(pred["low"][hit].cpu())
+    return {"indices": torch.cat(found), "confidence": {k: torch.cat(v) for k, v in conf.items()},
+            "pred_low": torch.cat(pred_low), "n": len(images)}
+
+
+def svd_split(x: torch.Tensor, rank: torch.Tensor | int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(dominant, trailing)`` of ``x`` (..., H, W): each matrix rebuilt from its ``rank`` largest
+    singular values, and the rest (``dominant + trailing == x``).
+
+    Args:
+        x: real tensor (..., H, W).
+        rank: an int, or a tensor of shape ``x.shape[:-2]`` giving each matrix its own rank.
+    """
+    u, s, vh = torch.linalg.svd(x.double(), full_matrices=False)
+    rank = torch.as_tensor(rank, device=x.device).expand(x.shape[:-2])
+    keep = torch.arange(s.shape[-1], device=x.device) < rank[..., None]
+    dominant = (u * (s * keep).unsqueeze(-2)) @ vh
+    dominant = dominant.to(x.dtype)
+    return dominant, x - dominant
+
+
+def energy_matched_rank(x: torch.Tensor, share: torch.Tensor) -> torch.Tensor:
+    """The smallest rank whose singular values hold at least ``share`` of each matrix's energy.
+
+    Args:
+        x: (..., H, W); share: same leading shape, in [0, 1].
+    Returns:
+        int64 ranks of shape ``x.shape[:-2]``.
+    """
+    s2 = torch.linalg.svdvals(x.double()).square()
+    cumulative = s2.cumsum(-1) / s2.sum(-1, keepdim=True).clamp_min(1e-300)
+    share = share.double()
+    below = (cumulative < share.unsqueeze(-1) - 1e-12).sum(-1)  # values needed before the share is reached
+    return (below + (share > 0).long()).clamp(max=s2.shape[-1])
+
+
+def lfc_share(x: torch.Tensor, radius: float) -> torch.Tensor:
+    """Share of each channel's energy in its LFC at ``radius``: shape ``x.shape[:-2]``."""
+    low, _ = frequency_split(x, radius)
+    return low.double().square().sum((-2, -1)) / x.double().square().sum((-2, -1)).clamp_min(1e-300)
+
+
+@torch.no_grad()
+def count_story(model, images, labels, split, *, batch_size: int = 500) -> int:
+    """How many images are right on x and on the second part, wrong on the first (the Fig-2 story)."""
+    device = next(model.parameters()).device
+    count = 0
+    for start in range(0, len(images), batch_size):
+        x, y = images[start:start + batch_size].to(device), labels[start:start + batch_size].to(device)
+        first, second = split(x)
+        right = [model(v).argmax(1) == y for v in (x, first, second)]
+        count += int((right[0] & ~right[1] & right[2]).sum())
+    return count
+
+
+def robustness_table(models: dict, batches, *, rhos=RHOS, eps=EPS, pgd_steps: int = 10, progress: bool = True):
+    """Rows ``{"model", "rho", "clean", "fgsm": [...], "pgd": [...]}`` for each model and ρ.
+
+    PGD uses step ε/4 without random start; smoothing is applied to a copy of each model.
+    """
+    rows = []
+    for name, model in models.items():
+        for rho in rhos:
+            smoothed = smooth_first_conv(model, rho) if rho else model
+            report = robust_accuracy(smoothed, batches, ["fgsm", "pgd"], eps, progress=progress, steps=pgd_steps,
+                                     alpha=[e / 4 for e in eps])
+            rows.append({"model": name, "rho": rho, "clean": report.clean_accuracy,
+                         "fgsm": report.accuracy("fgsm"), "pgd": report.accuracy("pgd"), "n": report.n})
+    return rows
+
+
+def first_layer_features(model: nn.Module, shape) -> torch.Tensor:
+    """The first layer's filters as images (F, C, H, W), smaller kernels zero-padded to H×W."""
+    c, h, w = shape
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            weight = module.weight.detach()
+            return F.pad(weight, (0, w - weight.shape[-1], 0, h - weight.shape[-2]))
+        if isinstance(module, nn.Linear):
+            return module.weight.detach().reshape(-1, c, h, w)
+    raise ValueError(f"{type(model).__name__} has no Conv2d or Linear layer")
+
+
+def apply_mask(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``x`` (..., H, W) filtered by ``mask`` (H, W//2+1) over its real-input spectrum."""
+    return torch.fft.irfft2(torch.fft.rfft2(x) * mask, s=x.shape[-2:])
+
+
+def half_plane_radius(h: int, w: int) -> torch.Tensor:
+    """|f| in cycles per image of each rfft2 coefficient: (H, W//2+1), float32."""
+    return frequency_grid(h, w, half=True).sqrt().float()
+
+
+def learn_mask(model, batches, shape, *, steps: int, lam: float, lr: float = 0.05, device="cpu",
+               progress: bool = False) -> torch.Tensor:
+    """The mask (H, W//2+1) learned on ``batches`` of ``(x, y)`` with ``model`` frozen."""
+    h, w = shape[-2:]
+    logits = torch.full((h, w // 2 + 1), 3.0, device=device, requires_grad=True)  # sigmoid(3) ≈ 0.95: start open
+    optimizer = torch.optim.Adam([logits], lr=lr)
+    with attack_mode(model):
+        for step in tqdm(range(steps), desc="mask", unit="step", leave=False, disable=not progress):
+            x, y = batches[step % len(batches)]
+            x, y = x.to(device), y.to(device)
+            with torch.no_grad():
+                reference = F.cross_entropy(model(x), y, reduction="none")
+            mask = torch.sigmoid(logits)
+            loss = F.cross_entropy(model(apply_mask(x, mask)), y, reduction="none")
+            objective = torch.exp((loss - reference).square()).mean() + lam * mask.mean()
+            optimizer.zero_grad(set_to_none=True)
+            objective.backward()
+            optimizer.step()
+    return torch.sigmoid(logits).detach()
+
+
+def mask_by_radius(mask: torch.Tensor, h: int, w: int) -> list[float]:
+    """Mean mask value in each integer radial bin."""
+    bins = half_plane_radius(h, w).floor().long().clamp(max=radial_bin_count(h, w) - 1).flatten()
+    n = radial_bin_count(h, w)
+    sums = torch.zeros(n, dtype=torch.float64).index_add(0, bins, mask.cpu().double().flatten())
+    counts = torch.zeros(n, dtype=torch.float64).index_add(0, bins, torch.ones_like(sums[bins]))
+    return (sums / counts.clamp(min=1)).tolist()
+
+
+@torch.no_grad()
+def masked_accuracy(model, batches, mask, device) -> tuple[float, float, float]:
+    """Accuracy on the originals, with the mask, and with its complement ``1 − M``."""
+    hits, n = torch.zeros(3), 0
+    for x, y in batches:
+        x, y = x.to(device), y.to(device)
+        for i, view in enumerate((x, apply_mask(x, mask), apply_mask(x, 1 - mask))):
+            hits[i] += float((model(view).argmax(1) == y).sum())
+        n += len(y)
+    return tuple((hits / max(n, 1)).tolist())
+
+
+def separable_data(n: int, size: int, *, frequencies: int = 3, seed: int = 0):
+    """``n`` Gaussian images (n, 1, size, size) labelled by a teacher that is sparse in Fourier space.
+
+    Returns ``(x, y, teacher)`` with ``y = 1[⟨teacher, x⟩ > 0]``; the data are separable by construction.
+    """
+    g = torch.Generator().manual_seed(seed)
+    spectrum = torch.zeros(size, size, dtype=torch.complex128)
+    idx = torch.randint(0, size, (frequencies, 2), generator=g)
+    spectrum[idx[:, 0], idx[:, 1]] = torch.randn(frequencies, dtype=torch.complex128, generator=g)
+    teacher = torch.fft.ifft2(spectrum, norm="ortho").real
+    teacher = (teacher / teacher.norm()).float()
+    x = torch.randn(n, 1, size, size, generator=g)
+    y = ((x[:, 0] * teacher).sum((-2, -1)) > 0).long()
+    return x, y, teacher
+
+
+def fourier_norms(beta: torch.Tensor) -> dict:
+    """``‖F(β)‖₁`` (orthonormal DFT), ``‖β‖₂`` and their ratio, for β (..., H, W)."""
+    l1 = float(torch.fft.fft2(beta.double(), norm="ortho").abs().sum())
+    l2 = float(beta.double().norm())
+    return {"fourier_l1": l1, "l2": l2, "ratio": l1 / l2 if l2 > 0 else float("nan")}
+
+
+def train_linear(name: str, x, y, *, steps: int, lr: float, log_every: int, seed: int) -> list[dict]:
+    """Gradient descent on the logistic loss; norms of the effective predictor every ``log_every`` steps."""
+    torch.manual_seed(seed)
+    model = build_model(name, in_channels=1, num_classes=1, image_size=x.shape[-1], init="default")
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    target = y.float()
+    curve = []
+    for step in range(steps + 1):
+        logits = model(x)[:, 0]
+        loss = F.binary_cross_entropy_with_logits(logits, target)
+        if step % log_every == 0 or step == steps:
+            beta = model.effective_predictor()[0, 0]
+            hits = (logits.detach() > 0).long() == y
+            curve.append({"step": step, "loss": loss.item(), "train_acc": hits.float().mean().item(),
+                          **fourier_norms(beta)})
+        if step == steps:
+            break
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    curve[-1]["beta"] = model.effective_predictor()[0, 0].tolist()
+    return curve
+
+
+def perturbation_spectra(model: nn.Module, batches, shape, *, eps: float, steps: int, device,
+                         progress: bool = False, desc: str = "PGD") -> dict:
+    """L∞ PGD (``steps`` of ε/8, every image through every step) against ``model``, and the spectra of its
+    perturbations and of its first-layer features.
+
+    Returns:
+        ``{"robust_acc", "perturbation_hf_share", "features_hf_share", "perturbation", "features"}``: the
+        high-frequency shares (energy above half the Nyquist frequency) and the mean radial power spectra.
+    """
+    deltas, robust, n = [], 0.0, 0
+    for x, y in tqdm(batches, desc=desc, unit="batch", leave=False, disable=not progress):
+        x, y = x.to(device), y.to(device)
+        r = pgd(model, x, y, eps, alpha=eps / 8, steps=steps, early_exit=False, return_adversarials=True)
+        deltas.append((r.adversarials[0] - x).cpu())
+        robust += float(r.robust_accuracy[0]) * len(y)
+        n += len(y)
+    delta = torch.cat(deltas)
+    features = first_layer_features(model, shape).cpu()
+    return {"robust_acc": robust / n,
+            "perturbation_hf_share": high_frequency_share(delta, size=shape[-1]),
+            "features_hf_share": high_frequency_share(features, size=shape[-1]),
+            "perturbation": radial_power_spectrum(delta.double()).mean((0, 1)).tolist(),
+            "features": radial_power_spectrum(features.double()).mean((0, 1)).tolist()}

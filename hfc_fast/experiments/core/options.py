@@ -1,0 +1,266 @@
+"""Every option of every command: how it is parsed and checked, in one place.
+
+A value's rule is its :class:`Spec`: a kind (integer, number, text, flag,
+list of numbers, count or "all", device, path), its choices and its bounds.
+The same spec checks a dataclass field set from Python (``TrainConfig.validate``)
+and an option typed on the command line (the argparse ``type``), so each rule
+lives once. Numbers must be finite. A number list is comma-separated.
+
+:class:`Parser` reports a bad option in one line naming it (exit 2), and
+:class:`Options` records each option's default apart from what was typed, so a
+command knows which options were given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+KINDS = ("int", "float", "str", "bool", "tristate", "numbers", "names", "limit", "device", "path")
+DEVICE_TYPES = ("cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What values an option takes.
+
+    Attributes:
+        kind: one of :data:`KINDS` ("numbers": comma-separated numbers; "names": comma-separated names,
+            each one of ``choices``; "limit": a count, or "all"/"none" for no limit; "tristate": a flag with
+            an explicit off, unset meaning the default).
+        choices: allowed values (text kinds; each item of "names").
+        minimum / above / maximum / below: bounds (``>=``, ``>``, ``<=``, ``<``) of numbers.
+        optional: None is allowed (an unset value).
+    """
+
+    kind: str = "float"
+    choices: tuple | None = None
+    minimum: float | None = None
+    above: float | None = None
+    maximum: float | None = None
+    below: float | None = None
+    optional: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+
+    # ------------------------------------------------------------------ words
+    def _bounds(self) -> str:
+        parts = [f"{op} {v:g}" for op, v in ((">=", self.minimum), (">", self.above), ("<=", self.maximum),
+                                             ("<", self.below)) if v is not None]
+        return " and ".join(parts)
+
+    def describe(self) -> str:
+        """What a valid value is, in words ("a number > 0", "one of sgd, adam")."""
+        if self.kind == "names":
+            return f"comma-separated names from {', '.join(map(str, self.choices))}"
+        if self.choices is not None:
+            return f"one of {', '.join(map(str, self.choices))}"
+        bounds = self._bounds()
+        noun = {"int": "an integer", "float": "a finite number", "numbers": "comma-separated finite numbers",
+                "limit": "a count", "device": "auto, cpu, cuda or cuda:N", "path": "a path",
+                "str": "text", "bool": "true or false", "tristate": "true or false"}[self.kind]
+        if self.kind == "numbers" and bounds:
+            return f"{noun}, each {bounds}"
+        text = f"{noun} {bounds}" if bounds else noun
+        return f"{text} or 'all'" if self.kind == "limit" else text
+
+    # ------------------------------------------------------------------ checks
+    def _number_problem(self, v) -> str | None:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return "must be a number"
+        if math.isnan(v) or math.isinf(v):
+            return "must be finite"
+        for op, bound, ok in ((">=", self.minimum, lambda a, b: a >= b), (">", self.above, lambda a, b: a > b),
+                              ("<=", self.maximum, lambda a, b: a <= b), ("<", self.below, lambda a, b: a < b)):
+            if bound is not None and not ok(v, bound):
+                return f"must be {op} {bound:g}"
+        return None
+
+    def problem(self, value) -> str | None:
+        """Why ``value`` is not valid (without the option's name), or None."""
+        if value is None:
+            return None if self.optional or self.kind in ("limit", "tristate") else "must be set"
+        if self.kind == "names":
+            ok = isinstance(value, list | tuple) and value and all(v in self.choices for v in value)
+            return None if ok else f"must be {self.describe()}, got {value!r}"
+        if self.choices is not None:
+            return None if value in self.choices else f"must be {self.describe()}, got {value!r}"
+        if self.kind in ("int", "limit"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                return f"must be {self.describe()}, got {value!r}"
+        if self.kind in ("int", "float", "limit"):
+            issue = self._number_problem(value)
+            return f"must be {self.describe()}, got {value!r}" if issue else None
+        if self.kind == "numbers":
+            if not isinstance(value, list | tuple) or not value:
+                return f"must be {self.describe()}, got {value!r}"
+            bad = [v for v in value if self._number_problem(v)]
+            return f"must be {self.describe()}, got {value!r}" if bad else None
+        if self.kind in ("bool", "tristate") and not isinstance(value, bool):
+            return f"must be true or false, got {value!r}"
+        if self.kind == "device":
+            return device_problem(value)
+        return None
+
+    def check(self, value, name: str):
+        """``value`` if valid; otherwise a ValueError naming ``name``."""
+        issue = self.problem(value)
+        if issue:
+            raise ValueError(f"{name} {issue}")
+        return value
+
+    # ------------------------------------------------------------------ parsing
+    def parse(self, text: str):
+        """A value typed on the command line; an ``argparse.ArgumentTypeError`` when it is not valid."""
+        try:
+            if self.kind == "names":
+                value = parse_list(text)
+            elif self.choices is not None:
+                value = text
+            elif self.kind == "int":
+                value = int(text)
+            elif self.kind == "float":
+                value = float(text)
+            elif self.kind == "limit":
+                value = None if text.strip().lower() in ("all", "none") else int(text)
+            elif self.kind == "numbers":
+                value = parse_numbers(text)
+            elif self.kind == "path":
+                value = Path(text)
+            else:
+                value = text
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {self.describe()}, got {text!r}") from None
+        issue = self.problem(value)
+        if issue:
+            reason = f"must be {self.describe()}" if self.kind != "device" else issue.split(", got")[0]
+            raise argparse.ArgumentTypeError(f"{reason}, got {text!r}")
+        return value
+
+
+def parse_list(text: str) -> list[str]:
+    """``"a, b"`` as ``["a", "b"]``: the one comma-list parser (empty items are dropped)."""
+    return [v.strip() for v in str(text).split(",") if v.strip()]
+
+
+def parse_numbers(text: str) -> list[float]:
+    """``"4,8,12"`` as ``[4.0, 8.0, 12.0]``; a ValueError when an item is not a number or none is given."""
+    values = [float(v) for v in parse_list(text)]
+    if not values:
+        raise ValueError(f"no numbers in {text!r}")
+    return values
+
+
+def device_problem(value) -> str | None:
+    """Why ``value`` does not name a device this toolkit runs on (``auto``, ``cpu``, ``cuda``, ``cuda:N``)."""
+    if value == "auto":
+        return None
+    try:
+        device = torch.device(value)
+    except (RuntimeError, TypeError):
+        return f"must be auto, cpu, cuda or cuda:N, got {value!r}"
+    if device.type not in DEVICE_TYPES:
+        return f"must be auto, cpu, cuda or cuda:N, got {value!r}"
+    return None
+
+
+def option(default=None, help: str = "", *, cli: bool = True, required: bool = False, **spec) -> dataclasses.Field:
+    """A dataclass field that is also a command-line option: its help, its :class:`Spec`, and whether
+    it is offered on the command line (``cli``) or must be given (``required``)."""
+    meta = {"help": help, "spec": Spec(**spec), "cli": cli, "required": required}
+    if isinstance(default, dict | list):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def validate_fields(obj) -> None:
+    """Check every field of a dataclass built with :func:`option` against its spec, naming the field."""
+    for f in dataclasses.fields(obj):
+        spec = f.metadata.get("spec")
+        if spec is not None:
+            spec.check(getattr(obj, f.name), f.name)
+
+
+def flag(name: str) -> str:
+    """The command-line spelling of a setting: ``train_limit`` → ``--train-limit``."""
+    return "--" + name.replace("_", "-")
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser that reports a bad option in one line naming it, and exits with 2."""
+
+    def error(self, message: str):
+        message = re.sub(r"^argument ([^:]+): ", r"\1 ", message)
+        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
+class Options:
+    """The options of one command, each default kept apart from what the command line gives.
+
+    Every option is added with ``argparse.SUPPRESS`` as its argparse default, so the parsed
+    namespace holds only what was typed; :meth:`resolve` fills in the defaults.
+    """
+
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        self.parser = parser
+        self.defaults: dict = {}
+
+    def add(self, *flags: str, default=None, spec: Spec | None = None, group=None, dest: str | None = None,
+            **kwargs) -> None:
+        """``parser.add_argument`` with a recorded default; ``spec`` parses and checks the value."""
+        target = group if group is not None else self.parser
+        if spec is not None and "action" not in kwargs:
+            kwargs["type"] = spec.parse
+        action = target.add_argument(*flags, default=argparse.SUPPRESS, dest=dest, **kwargs) if dest else \
+            target.add_argument(*flags, default=argparse.SUPPRESS, **kwargs)
+        self.defaults.setdefault(action.dest, default)
+
+    def group(self, title: str):
+        return self.parser.add_argument_group(title)
+
+    def add_config(self, cls, names=None, *, defaults: dict | None = None, helps: dict | None = None,
+                   group=None) -> None:
+        """One option per field of the dataclass ``cls`` (built with :func:`option`), in field order.
+
+        ``names`` limits them; ``defaults`` and ``helps`` override the dataclass's defaults and help texts.
+        """
+        defaults, helps = defaults or {}, helps or {}
+        for f in dataclasses.fields(cls):
+            meta = f.metadata
+            if not meta.get("cli", False) or (names is not None and f.name not in names):
+                continue
+            spec: Spec = meta["spec"]
+            default = defaults.get(f.name, f.default if f.default is not dataclasses.MISSING else None)
+            help_text = helps.get(f.name, meta["help"])
+            if spec.kind == "bool":
+                self.add(flag(f.name), default=default, action="store_true", help=help_text, group=group)
+            elif spec.kind == "tristate":
+                both = (group or self.parser).add_mutually_exclusive_group()
+                self.add(flag(f.name), default=default, action="store_true", dest=f.name, group=both,
+                         help=help_text)
+                self.add("--no-" + f.name.replace("_", "-"), default=default, action="store_false", dest=f.name,
+                         group=both)
+            else:
+                self.add(flag(f.name), default=default, spec=spec, help=help_text, group=group,
+                         required=meta.get("required", False),
+                         metavar=None if spec.choices is None else "{" + ",".join(map(str, spec.choices)) + "}")
+
+    def resolve(self, args: argparse.Namespace) -> tuple[dict, dict]:
+        """``(given, resolved)``: the options typed, and every option with its default filled in."""
+        given = {k: v for k, v in vars(args).items() if k in self.defaults}
+        return given, {**self.defaults, **given}
+
+
+def fail(message: str) -> None:
+    """Print one line for bad input and exit with 2 (for use outside a parser)."""
+    print(message, file=sys.stderr)
+    raise SystemExit(2)

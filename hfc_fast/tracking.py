@@ -1,0 +1,180 @@
+"""Frequency tracking: a classifier's accuracy on the original, LFC and HFC images of a data set.
+
+The measurement the paper makes along training (§4–5, Figs 3–6): for every
+radius r, the accuracy on ``low`` and on ``high`` of ``frequency_split(x, r)``
+beside the accuracy on ``x``. Each batch is split once for all radii into
+reused buffers; a model trained on normalised inputs gets its normalisation
+after the split (the split sees [0, 1] pixels). Under an initialised
+``torch.distributed`` process group rank r takes every r-th batch and the
+counts are summed, so every rank returns the totals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from hfc_fast._distributed import all_sum, rank_and_world
+from hfc_fast.data.batching import index_batches
+from hfc_fast.data.registry import TensorData
+from hfc_fast.frequency import frequency_split
+from hfc_fast.radius import as_radii, radius_key
+
+__all__ = ["Normalize", "TrackingState", "track_frequencies"]
+
+
+class Normalize(nn.Module):
+    """``model((x − mean) / std)``: the model sees what it was trained on while the split sees [0, 1] pixels.
+
+    Args:
+        model: the classifier.
+        mean, std: per-channel sequences (e.g. ImageNet's).
+    """
+
+    def __init__(self, model: nn.Module, mean, std) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x):
+        return self.model((x - self.mean) / self.std)
+
+
+@dataclass
+class TrackingState:
+    """Counts of a pass in progress (this rank's), to save and resume from.
+
+    Attributes:
+        next_batch: the first batch number not yet counted.
+        n: images counted.
+        hits: (len(topk), 1 + 2R) float64: for each k, images whose label is among the top k on the
+            original, then on the LFC at each radius, then on the HFC at each radius.
+    """
+
+    next_batch: int = 0
+    n: int = 0
+    hits: torch.Tensor = field(default_factory=lambda: torch.zeros(0))
+
+    def to_dict(self) -> dict:
+        return {"next_batch": self.next_batch, "n": self.n, "hits": self.hits}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrackingState:
+        return cls(int(d["next_batch"]), int(d["n"]), d["hits"])
+
+
+def _rank_batches(data, batch_size: int, workers: int, start: int):
+    """This rank's ``(batch number, (x, y))`` from batch ``start`` on, and how many there are."""
+    rank, world = rank_and_world()
+    if isinstance(data, tuple | list) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
+        data = TensorData(data[0], data[1], 0)
+    if isinstance(data, Dataset) and hasattr(data, "__len__"):
+        n_batches = math.ceil(len(data) / batch_size)
+        mine = [i for i in range(start, n_batches) if i % world == rank]
+        return index_batches(data, mine, batch_size, workers=workers), len(mine)
+    total = len(data) if hasattr(data, "__len__") else None
+    mine = ((i, b) for i, b in enumerate(data) if i >= start and i % world == rank)
+    return mine, None if total is None else len([i for i in range(start, total) if i % world == rank])
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    param = next(iter(model.parameters()), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+@torch.no_grad()
+def track_frequencies(model: nn.Module, data, radii, *, batch_size: int = 500, topk=(1,),
+                      normalize: tuple | None = None, amp: bool = False, device=None, workers: int = 0,
+                      progress: bool = False, state: TrackingState | None = None,
+                      save: Callable[[TrackingState], None] | None = None, save_every: int = 20) -> dict:
+    """Top-k accuracy of ``model`` on ``data`` and on its LFC and HFC at every radius.
+
+    Args:
+        model: a classifier returning logits; put in eval mode for the pass, then restored.
+        data: a ``DataLoader`` (or any iterable of ``(x, y)`` batches), a Dataset (batched here,
+            ``batch_size`` images per batch), or an ``(images, labels)`` tensor pair. Images are
+            (B, C, H, W) pixels in [0, 1].
+        radii: a radius or a sequence of radii (``frequency_split`` semantics).
+        topk: which top-k accuracies to count (1 always comes first).
+        normalize: ``(mean, std)`` applied after the split, for models trained on normalised inputs.
+        amp: run the model under bfloat16 autocast.
+        device: where batches go (default: the model's device).
+        workers: DataLoader workers when ``data`` is a Dataset.
+        progress: a progress bar over this rank's batches (rank 0 only).
+        state: counts of an interrupted pass (from ``save``) to continue from.
+        save: called with this rank's counts every ``save_every`` batches and at the end.
+
+    Returns:
+        ``{"acc": a, "lfc": {"4": a, ...}, "hfc": {"4": a, ...}, "n": N}`` (top-1; keys by
+        :func:`hfc_fast.radius.radius_key`), and for each k > 1 in ``topk`` the same three
+        under ``f"top{k}"``.
+    """
+    radii = list(as_radii(radii)[0])
+    ks = sorted({1, *[int(k) for k in (topk if isinstance(topk, tuple | list) else (topk,))]})
+    if ks[0] < 1:
+        raise ValueError(f"topk must hold positive integers, got {topk!r}")
+    if batch_size < 1 or save_every < 1:
+        raise ValueError(f"batch_size and save_every must be >= 1, got {batch_size} and {save_every}")
+    device = torch.device(device) if device is not None else _device_of(model)
+    net = Normalize(model, *normalize).to(device) if normalize is not None else model
+    state = state or TrackingState()
+    if state.hits.numel() == 0:
+        state.hits = torch.zeros(len(ks), 1 + 2 * len(radii), dtype=torch.float64)
+    batches, total = _rank_batches(data, batch_size, workers, state.next_batch)
+    rank, _ = rank_and_world()
+    was_training = model.training
+    model.eval()
+    buffers = None
+    since_save = 0
+    try:
+        for i, (x, y) in tqdm(batches, total=total, desc="tracking", unit="batch", leave=False,
+                              disable=not progress or rank != 0):
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            if buffers is None or buffers[0].shape[1:] != x.shape or buffers[0].dtype != x.dtype:
+                # one pair of output buffers for the whole pass: fresh multi-megabyte outputs per batch
+                # cost page faults and allocator churn comparable to the split itself
+                shape = (len(radii), *x.shape)
+                buffers = (torch.empty(shape, dtype=x.dtype, device=device),
+                           torch.empty(shape, dtype=x.dtype, device=device))
+            low, high = frequency_split(x, radii, out=buffers)
+            hits = []
+            for view in (x, *low, *high):
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                    logits = net(view).float()
+                row = [(logits.argmax(1) == y).sum()]
+                if len(ks) > 1:
+                    top = logits.topk(min(ks[-1], logits.shape[1]), dim=1).indices
+                    row += [(top[:, :k] == y[:, None]).any(1).sum() for k in ks[1:]]
+                hits.append(torch.stack(row))
+            state.hits += torch.stack(hits, dim=1).double().cpu()
+            state.n += len(y)
+            state.next_batch = i + 1
+            since_save += 1
+            if save is not None and since_save >= save_every:
+                save(state)
+                since_save = 0
+    finally:
+        model.train(was_training)
+    if save is not None:
+        save(state)
+    totals = all_sum([float(state.n), *state.hits.flatten().tolist()], device)
+    n = totals[0]
+    acc = torch.tensor(totals[1:], dtype=torch.float64).view(len(ks), -1) / n if n else \
+        torch.full((len(ks), 1 + 2 * len(radii)), float("nan"), dtype=torch.float64)
+    result = {"n": int(n)}
+    for j, k in enumerate(ks):
+        row = acc[j].tolist()
+        views = {"acc": row[0], "lfc": {radius_key(r): a for r, a in zip(radii, row[1:1 + len(radii)], strict=True)},
+                 "hfc": {radius_key(r): a for r, a in zip(radii, row[1 + len(radii):], strict=True)}}
+        if k == 1:
+            result.update(views)
+        else:
+            result[f"top{k}"] = views
+    return result

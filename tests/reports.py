@@ -1,0 +1,27 @@
+"""Checks on the reports the commands write."""
+
+from __future__ import annotations
+
+
+def markdown_tables(text: str) -> list[list[list[str]]]:
+    """Every table of a markdown text: its rows, each a list of cells (the separator row included)."""
+    tables, current = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            current.append([c.strip() for c in line.strip().strip("|").split("|")])
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def check_tables(text: str) -> int:
+    """Every table has a header, a separator of as many columns and rows of as many cells; returns the count."""
+    tables = markdown_tables(text)
+    for table in tables:
+        assert len(table) >= 2, f"a table without a separator row: {table}"
+        header, separator = table[0], table[1]
+        assert all(set(c) <= {"-", ":"} and c for c in separator), f"bad separator row {separator}"
+        for row in table[1:]:
+            assert len(row) == len(header), f"{len(row)} cells under a {len(header)}-column header: {row}"
+    return len(tables)
