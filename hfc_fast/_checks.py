@@ -42,3 +42,21 @@ def check_number(value, name: str, *, minimum: float | None = None) -> float:
     if math.isinf(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return value
+
+
+def _byte_span(t: torch.Tensor) -> tuple[int, int]:
+    start = t.storage_offset()
+    end = start + sum((n - 1) * abs(st) for n, st in zip(t.shape, t.stride(), strict=True))
+    return start * t.element_size(), (end + 1) * t.element_size()
+
+
+def check_no_overlap(input: torch.Tensor, input_name: str, out: torch.Tensor, out_name: str) -> None:
+    """``out`` may not share memory with ``input`` (views of one storage whose bytes meet): an op would
+    read what it has already overwritten. The compiled ops check the same (``csrc/ops/common.h``)."""
+    if input.numel() == 0 or out.numel() == 0:
+        return
+    if input.untyped_storage().data_ptr() != out.untyped_storage().data_ptr():
+        return
+    (a0, a1), (b0, b1) = _byte_span(input), _byte_span(out)
+    if a0 < b1 and b0 < a1:
+        raise ValueError(f"{out_name} shares memory with {input_name}: give {out_name} memory of its own")

@@ -8,6 +8,7 @@ converts its first argument and every tensor it returns.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -22,14 +23,25 @@ def _cupy_type() -> type | None:
     return getattr(cupy, "ndarray", None) if cupy is not None else None
 
 
+def _warn_if_channels_last(shape, name: str) -> None:
+    """Image arrays from NumPy-land are usually H×W×C; the ops filter the last two axes."""
+    if len(shape) >= 3 and shape[-1] in (1, 3, 4) and shape[-2] > 4 and shape[-3] > 4:
+        warnings.warn(
+            f"{name} has shape {tuple(shape)}: its last axis looks like colour channels (H×W×C), but the last two "
+            "axes are filtered as the image's height and width. Move the channels first, e.g. "
+            "np.moveaxis(x, -1, -3), or ignore this if the shape is meant.", stacklevel=4)
+
+
 def to_tensor(x: Any, name: str = "x") -> tuple[torch.Tensor, str]:
     """``x`` as a tensor, and the kind to hand back (``torch``, ``numpy`` or ``cupy``)."""
     if isinstance(x, torch.Tensor):
         return x, "torch"
     if isinstance(x, np.ndarray):
+        _warn_if_channels_last(x.shape, name)
         return torch.from_numpy(np.ascontiguousarray(x)), "numpy"
     cupy_array = _cupy_type()
     if cupy_array is not None and isinstance(x, cupy_array):
+        _warn_if_channels_last(x.shape, name)
         return torch.from_dlpack(x), "cupy"
     raise TypeError(f"{name} must be a torch.Tensor, numpy.ndarray or cupy.ndarray, got {type(x).__name__}")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from hfc_fast import _ext
-from hfc_fast._checks import check_image
+from hfc_fast._checks import check_image, check_no_overlap
 from hfc_fast._interop import array_interop
 from hfc_fast.radius import as_radii, frequency_grid
 
@@ -86,7 +86,9 @@ def _check_out(out, x: torch.Tensor, n_radii: int, scalar: bool):
             raise ValueError(f"out {name} must be on the device of x ({x.device}), got {t.device}")
         if not t.is_contiguous():
             raise ValueError(f"out {name} must be contiguous")
+        check_no_overlap(x, "x", t, f"out {name}")
         views.append(t.unsqueeze(0) if scalar else t)
+    check_no_overlap(out[0], "out low", out[1], "out high")
     return views
 
 
@@ -96,15 +98,19 @@ def frequency_split(x: torch.Tensor, radius, *, inclusive: bool = False, out=Non
 
     Args:
         x: real tensor (..., H, W): float32/float64, or float16/bfloat16
-            (computed in float32). NumPy and CuPy arrays are accepted and the
-            result comes back as the same kind.
+            (computed in float32). The last two axes are the image's height and
+            width, every other axis is filtered independently (channels first,
+            as torch's (B, C, H, W)). NumPy and CuPy arrays are accepted and the
+            result comes back as the same kind; an array whose last axis looks
+            like channels (H×W×C) gets a warning.
         radius: a number, or a sequence of R numbers sharing one forward
             transform.
         inclusive: keep ``d <= r`` (the paper's text) instead of the authors'
             released code's strict ``d < r``.
         out: optional ``(low, high)`` tensors of the result's shape, dtype and
             device to write into (reused buffers spare a sweep the cost of
-            fresh memory); not differentiable.
+            fresh memory); not differentiable. They may not share memory with
+            ``x`` or with each other.
 
     Returns:
         ``(low, high)`` with ``low + high == x``: each (..., H, W) for one

@@ -38,8 +38,11 @@ def _check_step_args(x_adv, grad, x0, eps, alpha, lo, hi):
                     f"{name} must be a number or a tensor of shape ({batch},) with one value per sample, "
                     f"got shape {tuple(value.shape)}"
                 )
-            if name == "eps" and value.device.type == "cpu" and bool((value < 0).any()):
-                raise ValueError("eps must be non-negative")
+            if not torch.compiler.is_compiling():  # one device sync; values are data under compile
+                if not bool(torch.isfinite(value).all()):
+                    raise ValueError(f"{name} must hold finite numbers, got NaN or infinite values")
+                if name == "eps" and bool((value < 0).any()):
+                    raise ValueError("eps must be non-negative")
         elif not isinstance(value, numbers.Real) or isinstance(value, bool):
             raise TypeError(f"{name} must be a number or a tensor, got {type(value).__name__}")
     if not isinstance(eps, torch.Tensor):

@@ -38,10 +38,12 @@ def radial_power_spectrum_reference(x: torch.Tensor) -> torch.Tensor:
     h, w = x.shape[-2:]
     if h == 0 or w == 0:
         raise ValueError(f"x must have non-empty spatial dimensions, got shape {tuple(x.shape)}")
+    n_bins = radial_bin_count(h, w)
+    if x.numel() == 0:  # FFT libraries reject empty batches
+        return x.new_zeros((*x.shape[:-2], n_bins))
     work = x.to(torch.float64 if x.dtype == torch.float64 else torch.float32)
     power = torch.fft.fft2(work).abs().square() / (h * w)
     bins = _bins(h, w, x.device).flatten()
-    n_bins = radial_bin_count(h, w)
     flat = power.reshape(-1, h * w)
     sums = torch.zeros(flat.shape[0], n_bins, dtype=work.dtype, device=x.device)
     sums = sums.index_add(1, bins, flat)

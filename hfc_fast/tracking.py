@@ -30,20 +30,25 @@ __all__ = ["Normalize", "TrackingState", "track_frequencies"]
 
 
 class Normalize(nn.Module):
-    """``model((x − mean) / std)``: the model sees what it was trained on while the split sees [0, 1] pixels.
+    """``model((resize(x) − mean) / std)``: the model sees what it was trained on while the split sees the
+    [0, 1] pixels of the data as read.
 
     Args:
         model: the classifier.
         mean, std: per-channel sequences (e.g. ImageNet's).
+        size: ``(H, W)`` the model takes; other images are resized (bilinear, antialiased) after the split.
     """
 
-    def __init__(self, model: nn.Module, mean, std) -> None:
+    def __init__(self, model: nn.Module, mean, std, size: tuple[int, int] | None = None) -> None:
         super().__init__()
         self.model = model
+        self.size = tuple(size) if size is not None else None
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
 
     def forward(self, x):
+        if self.size is not None and tuple(x.shape[-2:]) != self.size:
+            x = nn.functional.interpolate(x, size=self.size, mode="bilinear", align_corners=False, antialias=True)
         return self.model((x - self.mean) / self.std)
 
 
@@ -103,7 +108,8 @@ def track_frequencies(model: nn.Module, data, radii, *, batch_size: int = 500, t
             (B, C, H, W) pixels in [0, 1].
         radii: a radius or a sequence of radii (``frequency_split`` semantics).
         topk: which top-k accuracies to count (1 always comes first).
-        normalize: ``(mean, std)`` applied after the split, for models trained on normalised inputs.
+        normalize: ``(mean, std)`` or ``(mean, std, (H, W))`` applied after the split, for models trained on
+            normalised inputs (and of another input size).
         amp: run the model under bfloat16 autocast.
         device: where batches go (default: the model's device).
         workers: DataLoader workers when ``data`` is a Dataset.

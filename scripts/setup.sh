@@ -26,7 +26,8 @@ if ! "$VENV_PY" -c "import torch, torchvision; assert torch.__version__.startswi
   echo "setup: installing torch $TORCH_VERSION and torchvision $TORCHVISION_VERSION (about 2.6 GB)"
   pip_install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
 fi
-pip_install "setuptools>=68" wheel ninja numpy matplotlib pillow tqdm pycocotools pytest pytest-benchmark scipy
+pip_install "setuptools>=68" wheel ninja numpy matplotlib pillow tqdm pycocotools pytest pytest-benchmark scipy \
+  "lightning==2.6.6" "timm==1.0.31" "tensorboard==2.21.0"
 
 DATA=/usr/share/datasets/fashion-mnist
 if [ ! -d "$DATA" ]; then

@@ -36,9 +36,9 @@ def test_spec_parses_valid_values(spec, text, value):
     (Spec("float", above=0), "inf", "must be a finite number > 0, got 'inf'"),
     (Spec("float", above=0), "nan", "must be a finite number > 0, got 'nan'"),
     (Spec("float", minimum=0, below=1), "1", "must be a finite number >= 0 and < 1, got '1'"),
-    (Spec("numbers", above=0), "4,x", "must be comma-separated finite numbers, each > 0, got '4,x'"),
-    (Spec("numbers", above=0), "4,-1", "must be comma-separated finite numbers, each > 0, got '4,-1'"),
-    (Spec("names", choices=("lfc", "hfc")), "mid", "must be comma-separated names from lfc, hfc, got 'mid'"),
+    (Spec("numbers", above=0), "4,x", "must be comma-separated finite numbers without repeats, each > 0, got '4,x'"),
+    (Spec("numbers", above=0), "4,-1", "must be comma-separated finite numbers without repeats, each > 0, got '4,-1'"),
+    (Spec("names", choices=("lfc", "hfc")), "mid", "must be comma-separated names from lfc, hfc, each once, got 'mid'"),
     (Spec("limit", minimum=1), "0", "must be a count >= 1 or 'all', got '0'"),
     (Spec("str", choices=("a", "b")), "c", "must be one of a, b, got 'c'"),
     (Spec("device"), "tpu", "must be auto, cpu, cuda or cuda:N, got 'tpu'"),
@@ -53,7 +53,10 @@ def test_check_names_the_setting():
         Spec("float", above=0).check(math.nan, "lr")
     with pytest.raises(ValueError, match="momentum must be a finite number >= 0 and < 1"):
         TrainConfig(momentum=1.5).validate()
-    assert parse_numbers("4,,8") == [4.0, 8.0]
+    assert parse_numbers("12, 4,8") == [4.0, 8.0, 12.0]  # ascending, whatever the order typed
+    for bad in ("4,,8", "4,8,", "4,4", "4,4.0", ""):
+        with pytest.raises(ValueError):
+            parse_numbers(bad)
 
 
 def test_the_parser_reports_one_line_naming_the_option(capsys):
@@ -78,7 +81,7 @@ def test_options_keep_defaults_apart_from_what_is_typed():
 def test_train_options_are_the_dataclass_fields():
     _, options = build_parser()
     cli_fields = {f.name for f in dataclasses.fields(TrainConfig) if f.metadata["cli"]}
-    assert set(options["train"].defaults) == cli_fields | {"out", "resume", "no_progress"}
+    assert set(options["train"].defaults) == cli_fields | {"out", "resume", "no_progress", "tensorboard"}
     for name in cli_fields:
         assert options["train"].defaults[name] == getattr(TrainConfig(), name), name
     assert set(options["detect train"].defaults) == {f.name for f in dataclasses.fields(DetectTrainConfig)} | {

@@ -149,3 +149,49 @@ def test_cuda_matches_the_reference(dtype):
     hfc_fast.pgd_step_(a, grad.cuda(), x0.cuda(), eps.cuda(), 0.01)
     hfc_fast.pgd_step_reference_(b, grad, x0, eps, 0.01)
     torch.testing.assert_close(a.cpu(), b)
+
+
+def test_autograd_sees_the_in_place_step(device):
+    """A tensor saved for backward and then stepped in place must make backward raise, as torch's own
+    in-place ops do; silently using the stepped values would give a wrong gradient."""
+    w = torch.rand(2, 3, 8, 8, device=device, requires_grad=True)
+    xa = torch.rand(2, 3, 8, 8, device=device)
+    x0, g = xa.clone(), torch.randn_like(xa)
+    y = w * xa  # saves xa for the gradient of w
+    before = xa._version
+    hfc_fast.pgd_step_(xa, g, x0, 0.03, 0.01)
+    assert xa._version > before
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_autograd_sees_the_step_through_a_channels_last_view():
+    base = torch.rand(2, 3, 8, 8).contiguous(memory_format=torch.channels_last)
+    w = torch.rand(2, 3, 8, 8, requires_grad=True)
+    y = w * base
+    hfc_fast.pgd_step_(base, torch.randn_like(base), base.clone(), 0.03, 0.01)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+@COMPILED
+def test_partly_overlapping_x_adv_is_refused_and_the_same_tensor_allowed():
+    buf = torch.rand(10, 8)
+    with pytest.raises(ValueError, match="x_adv shares memory with grad"):
+        torch.ops.hfc_fast.pgd_step_(buf[1:9], buf[0:8], torch.rand(8, 8), None, None, 0.1, 0.01, 0.0, 1.0)
+    x = torch.rand(4, 8)
+    expected = x.clone()
+    hfc_fast.pgd_step_reference_(expected, x.clone(), x.clone(), 0.1, 0.01)
+    hfc_fast.pgd_step_(x, x, x.clone(), 0.1, 0.01)  # grad is x itself: element-wise, allowed
+    torch.testing.assert_close(x, expected)
+
+
+@pytest.mark.parametrize("bad, match", [(float("nan"), "eps must hold finite numbers"),
+                                        (float("inf"), "eps must hold finite numbers"),
+                                        (-0.1, "eps must be non-negative")])
+def test_per_sample_eps_must_be_finite_and_non_negative(bad, match, device):
+    x = torch.rand(3, 4, device=device)
+    eps = torch.tensor([0.1, bad, 0.2], device=device)
+    for step in (hfc_fast.pgd_step_, hfc_fast.pgd_step_reference_):
+        with pytest.raises(ValueError, match=match):
+            step(x.clone(), torch.randn_like(x), x.clone(), eps, 0.01)

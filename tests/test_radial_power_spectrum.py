@@ -95,3 +95,11 @@ def test_cuda_matches_the_reference(shape):
     s = torch.randn(shape)
     torch.testing.assert_close(hfc_fast.radial_power_spectrum(s.cuda()).cpu(),
                                hfc_fast.radial_power_spectrum_reference(s), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 8, 8), (0, 5, 4), (2, 0, 7, 7)])
+def test_an_empty_batch_gives_an_empty_result(shape, device):
+    x = torch.rand(shape, device=device)
+    for fn in (hfc_fast.radial_power_spectrum, hfc_fast.radial_power_spectrum_reference):
+        out = fn(x)
+        assert out.shape == (*shape[:-2], hfc_fast.radial_bin_count(*shape[-2:]))

@@ -84,19 +84,7 @@ def test_torch_compile_fullgraph():
     torch.testing.assert_close(compiled(w), hfc_fast.smooth_kernels(w, 0.5).sum(dim=(2, 3)))
 
 
-@pytest.mark.parametrize(
-    "weight,rho,error,match",
-    [
-        (torch.randn(3, 3, 3), 0.1, ValueError, "weight must be 4-D"),
-        (torch.randn(1, 1, 3, 3), float("nan"), ValueError, "rho must not be NaN"),
-        (torch.randn(1, 1, 3, 3), float("inf"), ValueError, "rho must be finite"),
-        (torch.ones(1, 1, 3, 3, dtype=torch.int32), 0.1, TypeError, "weight must be a real floating-point"),
-        (torch.randn(1, 1, 3, 3), "0.1", TypeError, "rho must be a real number"),
-    ],
-)
-def test_bad_input(weight, rho, error, match):
-    with pytest.raises(error, match=match):
-        hfc_fast.smooth_kernels(weight, rho)
+# bad input to the public function: tests/test_bad_input.py
 
 
 @COMPILED

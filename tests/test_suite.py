@@ -258,8 +258,7 @@ def test_sweep_matches_a_plain_evaluation_and_resumes(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tracking_module, "frequency_split", dying_split)
     resumed = tmp_path / "resumed"
-    with pytest.raises(KeyboardInterrupt):
-        hfc([*args, "--out", str(resumed)])
+    assert hfc([*args, "--out", str(resumed)]) == 130  # interrupted: one line, exit 130
     partial = torch.load(resumed / "partial" / "rank0-of-1.pt", weights_only=True)
     assert partial["next_batch"] == 2 and partial["n"] == 80
     monkeypatch.setattr(tracking_module, "frequency_split", real_split)
@@ -306,13 +305,14 @@ def test_report_combines_runs(tmp_path):
     (["table1", "--preset", "huge"], "--preset must be one of"),
     (["examples", "--radius", "40"], "does not fit a 28×28 image"),
     (["bn-lfc", "--paper-radii", "4,40"], "--paper-radii (scaled) 35 does not fit"),
-    (["svd", "--paper-radii", "4,x"], "--paper-radii must be comma-separated finite numbers, each > 0, got '4,x'"),
+    (["svd", "--paper-radii", "4,x"],
+     "--paper-radii must be comma-separated finite numbers without repeats, each > 0, got '4,x'"),
     (["examples", "--checkpoint", "no/such/run"], "no training checkpoint"),
     (["sweep", "--torchvision", "resnet18"], "--torchvision needs --weights"),
     (["sweep", "--torchvision", "resnet18", "--weights", "missing.pt"], "does not exist"),
     (["sweep", "--torchvision", "no_such_net", "--weights", "missing.pt"], "not a torchvision classification"),
     (["heuristics", "--groups", "colours"], "--groups must be comma-separated names from batch_size,"),
-    (["table1", "--bands", "mid"], "--bands must be comma-separated names from lfc, hfc, got 'mid'"),
+    (["table1", "--bands", "mid"], "--bands must be comma-separated names from lfc, hfc, each once, got 'mid'"),
     (["shuffle", "--seeds", "0"], "--seeds must be an integer >= 1, got '0'"),
     (["kernels", "--dataset", "svhn"], "--dataset must be one of"),
     (["report", "no/such/run"], "does not exist"),
@@ -421,3 +421,43 @@ def test_sweep_of_a_torchvision_classifier_on_an_image_folder(tmp_path):
         assert results["lfc"]["top1"]["8"] == pytest.approx(acc(low[1]))
         assert results["hfc"]["top1"]["4"] == pytest.approx(acc(high[0]))
     assert results["original"]["top5"] == 1.0  # two classes: always in the top 2
+
+
+def test_sweep_of_a_timm_model_applies_its_own_preprocessing_after_the_split(tmp_path):
+    """A timm model with its weights saved here (nothing downloaded): its mean, std and input size are applied to
+    each view after the split, so the split sees the images as read."""
+    timm = pytest.importorskip("timm")
+    from timm.data import resolve_model_data_config
+
+    from hfc_fast.data.folder import load_image_folder
+
+    rng = np.random.default_rng(int(torch.randint(0, 10_000, ())))
+    for label in ("cat", "dog"):
+        folder = tmp_path / "tree" / "val" / label
+        folder.mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    torch.manual_seed(0)
+    model = timm.create_model("test_resnet", pretrained=False, num_classes=2).eval()
+    torch.save(model.state_dict(), tmp_path / "weights.pt")
+    out = tmp_path / "sweep"
+    assert hfc(["sweep", "--dataset", "imagefolder", "--data-root", str(tmp_path / "tree"), "--image-size", "32",
+                "--timm", "test_resnet", "--weights", str(tmp_path / "weights.pt"), "--num-classes", "2",
+                "--radii", "4,8", "--batch-size", "4", "--workers", "0", "--out", str(out), "--no-progress"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    config = resolve_model_data_config(model)
+    mean, std = (torch.tensor(config[k]).view(1, 3, 1, 1) for k in ("mean", "std"))
+    data = load_image_folder(tmp_path / "tree", "val", 32)
+    images = torch.stack([data[i][0] for i in range(len(data))])
+    labels = torch.tensor([data[i][1] for i in range(len(data))])
+    low, high = frequency_split_reference(images.double(), [4, 8])
+
+    def acc(v):
+        v = torch.nn.functional.interpolate(v.float(), size=config["input_size"][-2:], mode="bilinear",
+                                            align_corners=False, antialias=True)
+        with torch.no_grad():
+            return float((model((v - mean) / std).argmax(1) == labels).float().mean())
+    assert results["n"] == 8
+    assert results["original"]["top1"] == pytest.approx(acc(images))
+    assert results["lfc"]["top1"]["4"] == pytest.approx(acc(low[0]))
+    assert results["hfc"]["top1"]["8"] == pytest.approx(acc(high[1]))

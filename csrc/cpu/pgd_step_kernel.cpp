@@ -83,6 +83,7 @@ void pgd_step_cpu(at::Tensor& x_adv, const at::Tensor& grad, const at::Tensor& x
     });
   });
   if (!x.is_same(x_adv)) x_adv.copy_(x);
+  mark_written(x_adv);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ void radial_mask_fill_cpu(at::Tensor& out, double radius, bool inclusive, bool c
     });
   });
   out.copy_(filled.expand_as(out));
+  mark_written(out);
 }
 
 }  // namespace

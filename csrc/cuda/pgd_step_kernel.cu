@@ -57,6 +57,7 @@ void pgd_step_cuda(at::Tensor& x_adv, const at::Tensor& grad, const at::Tensor& 
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   if (!x.is_same(x_adv)) x_adv.copy_(x);
+  mark_written(x_adv);
 }
 
 }  // namespace

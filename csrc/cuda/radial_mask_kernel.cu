@@ -39,6 +39,7 @@ void radial_mask_fill_cuda(at::Tensor& out, double radius, bool inclusive, bool 
     });
   }
   out.copy_(filled.expand_as(out));
+  mark_written(out);
 }
 
 }  // namespace

@@ -5,6 +5,9 @@
 #include <torch/library.h>
 #include <torch/types.h>
 
+#include <vector>
+
+#include "hfc/frequency_math.h"
 #include "ops/common.h"
 
 namespace hfc {
@@ -25,6 +28,11 @@ at::Tensor radial_power_spectrum(const at::Tensor& x) {
   const int64_t h = x.size(-2);
   const int64_t w = x.size(-1);
   TORCH_CHECK_VALUE(h > 0 && w > 0, "x must have non-empty spatial dimensions, got shape ", x.sizes());
+  if (x.numel() == 0) {  // FFT libraries reject empty batches
+    std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end() - 2);
+    shape.push_back(radial_bin_count(h, w));
+    return at::zeros(shape, x.options());
+  }
   const auto dtype = compute_dtype(x.scalar_type());
   const auto spectrum = at::fft_rfft2(x.contiguous().to(dtype)).contiguous();
   return call_radial_bin_power(spectrum, w).to(x.scalar_type());

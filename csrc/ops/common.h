@@ -2,6 +2,7 @@
 // Argument checks shared by the ops. Each raises the Python error a user
 // expects (TypeError for a wrong kind of tensor, ValueError for a wrong value)
 // and names the offending argument.
+#include <ATen/MemoryOverlap.h>
 #include <torch/types.h>
 
 #include <cmath>
@@ -35,6 +36,24 @@ inline void check_radius(double r, const char* name) {
 
 inline void check_finite(double v, const char* name) {
   TORCH_CHECK_VALUE(std::isfinite(v), name, " must be a finite number, got ", v);
+}
+
+// An op that writes into a caller's tensor says so to autograd, as torch's own
+// in-place ops do: a tensor saved for backward and overwritten afterwards then
+// raises "modified by an inplace operation" instead of giving a wrong gradient.
+inline void mark_written(const at::Tensor& t) {
+  if (!t.is_inference()) t.unsafeGetTensorImpl()->bump_version();
+}
+
+// `out` may not share memory with `input` (any view of the same storage whose
+// bytes meet): an op would read what it has already overwritten. An
+// element-wise op may allow the very same elements (`elementwise`).
+inline void check_no_overlap(const at::Tensor& input, const char* input_name, const at::Tensor& out,
+                             const char* out_name, bool elementwise = false) {
+  if (input.numel() == 0 || out.numel() == 0 || !input.storage().is_alias_of(out.storage())) return;
+  const auto status = at::get_overlap_status(input, out);
+  TORCH_CHECK_VALUE(status == at::MemOverlapStatus::No || (elementwise && status == at::MemOverlapStatus::Full),
+                    out_name, " shares memory with ", input_name, ": give ", out_name, " memory of its own");
 }
 
 inline void check_same_device(const at::Tensor& a, const char* a_name, const at::Tensor& b,

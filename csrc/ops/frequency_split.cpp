@@ -41,8 +41,9 @@ void check_split_outputs(const at::Tensor& x, int64_t n_radii, const at::Tensor&
                       "), got ", t.device());
     TORCH_CHECK_VALUE(t.is_contiguous(), "out ", name, " must be contiguous");
   }
-  TORCH_CHECK_VALUE(!low.is_same(high) && (low.numel() == 0 || low.data_ptr() != high.data_ptr()),
-                    "out low and high must be different tensors");
+  check_no_overlap(x, "x", low, "out low");
+  check_no_overlap(x, "x", high, "out high");
+  check_no_overlap(low, "out low", high, "out high");
 }
 
 BandLayout band_layout(at::ArrayRef<double> radii, int64_t n_images, int64_t h, int64_t w, bool inclusive) {
@@ -69,6 +70,8 @@ void split_out_with(SplitInto route, const at::Tensor& x, at::ArrayRef<double> r
   check_split_args(x, radii);
   check_split_outputs(x, static_cast<int64_t>(radii.size()), low, high);
   if (x.numel() > 0) route(x, radii, inclusive, low, high);
+  mark_written(low);
+  mark_written(high);
 }
 
 std::vector<int64_t> split_band_rows(at::ArrayRef<double> radii, int64_t n, bool inclusive) {

@@ -28,6 +28,8 @@ inline void check_pgd_args(const at::Tensor& x_adv, const at::Tensor& grad, cons
   check_same_device(x_adv, "x_adv", x0, "x0");
   check_same_shape(x_adv, "x_adv", grad, "grad");
   check_same_shape(x_adv, "x_adv", x0, "x0");
+  check_no_overlap(grad, "grad", x_adv, "x_adv", /*elementwise=*/true);
+  check_no_overlap(x0, "x0", x_adv, "x_adv", /*elementwise=*/true);
   TORCH_CHECK_TYPE(grad.scalar_type() == x_adv.scalar_type() && x0.scalar_type() == x_adv.scalar_type(),
                    "grad and x0 must have the dtype of x_adv (", x_adv.scalar_type(), "), got ",
                    grad.scalar_type(), " and ", x0.scalar_type());

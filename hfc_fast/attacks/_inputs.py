@@ -10,11 +10,17 @@ import torch
 from hfc_fast._checks import check_number, check_real_floating
 
 
-def check_batch(x: torch.Tensor, y: torch.Tensor, lo: float | None, hi: float | None) -> None:
-    """``x``: (B, ...) real floats inside ``[lo, hi]``; ``y``: (B,) integer labels."""
+def check_batch(x: torch.Tensor, y: torch.Tensor, lo: float | None, hi: float | None, *,
+                images: bool = False) -> None:
+    """``x``: (B, ...) real, finite floats inside ``[lo, hi]`` ((B, C, H, W) with ``images``); ``y``: (B,)
+    integer labels."""
     check_real_floating(x, "x")
+    if images and x.dim() != 4:
+        raise ValueError(f"x must be a batch of images (B, C, H, W), got shape {tuple(x.shape)}")
     if x.dim() < 2:
         raise ValueError(f"x must be a batch (B, ...) with at least 2 dimensions, got shape {tuple(x.shape)}")
+    if x.numel() and not bool(torch.isfinite(x).all()):
+        raise ValueError("x must hold finite pixels, but it has NaN or infinite values")
     if not isinstance(y, torch.Tensor):
         raise TypeError(f"y must be a tensor of integer labels, got {type(y).__name__}")
     if y.dtype.is_floating_point or y.is_complex() or y.dtype == torch.bool:

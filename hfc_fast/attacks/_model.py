@@ -47,13 +47,16 @@ def forward_logits(model, x: torch.Tensor, *, amp: bool) -> torch.Tensor:
     return logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
 
 
-def warn_if_not_logits(logits: torch.Tensor) -> None:
-    """Warn when ``logits`` look like probabilities or log-probabilities.
+def check_logits(logits: torch.Tensor, y: torch.Tensor) -> None:
+    """Labels must name one of the model's classes; warn when ``logits`` look like probabilities.
 
     Attacks differentiate cross-entropy on logits; a model ending in softmax
     saturates that loss and its gradients vanish, so attacks look stronger
     defences than they are.
     """
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= logits.shape[1]):
+        raise ValueError(f"y must hold class labels in [0, {logits.shape[1]}) for a model of {logits.shape[1]} "
+                         f"classes, got labels from {int(y.min())} to {int(y.max())}")
     if logits.numel() == 0 or logits.shape[1] < 2:
         return
     with torch.no_grad():

@@ -20,7 +20,7 @@ import torch
 
 from hfc_fast._checks import check_number
 from hfc_fast.attacks._inputs import check_batch, check_count
-from hfc_fast.attacks._model import attack_mode, forward_logits, warn_if_not_logits
+from hfc_fast.attacks._model import attack_mode, check_logits, forward_logits
 
 __all__ = ["DeepFoolResult", "deepfool"]
 
@@ -113,7 +113,7 @@ def deepfool(model, x: torch.Tensor, y: torch.Tensor, *, steps: int = 50, oversh
     with attack_mode(model):
         with torch.no_grad():
             logits = forward_logits(model, x0, amp=amp)
-        warn_if_not_logits(logits)
+        check_logits(logits, y)
         forwards += len(x0)
         n_classes = logits.shape[1]
         if not bool(((y >= 0) & (y < n_classes)).all()):

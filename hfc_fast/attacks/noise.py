@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import torch
 
 from hfc_fast.attacks._inputs import as_values, check_batch, check_count
-from hfc_fast.attacks._model import attack_mode, forward_logits, warn_if_not_logits
+from hfc_fast.attacks._model import attack_mode, check_logits, forward_logits
 
 __all__ = ["NoiseResult", "noise_attack"]
 
@@ -67,6 +67,7 @@ def _linear_margin(model, x0, y, amp):
     x = x0.detach().requires_grad_(True)
     with torch.enable_grad():
         logits = forward_logits(model, x, amp=amp)
+        check_logits(logits, y)
         true = logits.gather(1, y[:, None]).squeeze(1)
         runner_up = logits.scatter(1, y[:, None], float("-inf")).max(dim=1).values
         margin = true - runner_up
@@ -103,7 +104,6 @@ def noise_attack(model, x: torch.Tensor, y: torch.Tensor, sigma, trials: int = 1
     batch = len(x0)
     with attack_mode(model):
         logits, margin, grad_norm = _linear_margin(model, x0, y, amp)
-        warn_if_not_logits(logits)
         forwards, backwards = batch, batch
         correct = logits.argmax(1) == y
         rates, predicted, fooled_any = [], [], []

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from hfc_fast.attacks._inputs import as_values, check_batch, check_count
-from hfc_fast.attacks._model import attack_loss, attack_mode, forward_logits, is_fooled, warn_if_not_logits
+from hfc_fast.attacks._model import attack_loss, attack_mode, check_logits, forward_logits, is_fooled
 from hfc_fast.attacks.band import BandProjection
 from hfc_fast.attacks.result import AttackResult
 from hfc_fast.pgd_step import pgd_step_
@@ -58,7 +58,7 @@ class _Attack:
         x = self.x0.detach().requires_grad_(with_grad)
         with torch.set_grad_enabled(with_grad):
             logits = forward_logits(self.model, x, amp=self.amp)
-        warn_if_not_logits(logits)
+        check_logits(logits, self.y)
         self.forwards += len(x)
         grad = None
         if with_grad:
@@ -154,7 +154,7 @@ def pgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, alpha=None, steps: int 
         :class:`AttackResult` with ``fooled`` (E, B), ``robust_accuracy`` per ε,
         ``adversarials`` (E, B, C, H, W) when asked, and pass counts.
     """
-    check_batch(x, y, lo, hi)
+    check_batch(x, y, lo, hi, images=True)
     eps_given = as_values(eps, "eps")
     steps = check_count(steps, "steps")
     restarts = check_count(restarts, "restarts")

@@ -38,8 +38,11 @@ class CocoDetection(Dataset):
                                     "annotations/instances_val2017.json")
         if not self.root.is_dir():
             raise FileNotFoundError(f"image folder {self.root} does not exist")
-        with open(path) as f:
-            data = json.load(f)
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{path} is not valid JSON ({err}): expected a COCO instances file") from None
         for section in ("images", "annotations", "categories"):
             if section not in data:
                 raise ValueError(f"{path} has no '{section}' section: is it a COCO instances file?")
@@ -76,9 +79,13 @@ class CocoDetection(Dataset):
     def load_image(self, image_id: int) -> torch.Tensor:
         from PIL import Image
 
-        with Image.open(self.root / self.images[image_id]["file_name"]) as im:
-            array = torch.frombuffer(bytearray(im.convert("RGB").tobytes()), dtype=torch.uint8)
-            w, h = im.size
+        path = self.root / self.images[image_id]["file_name"]
+        try:
+            with Image.open(path) as im:
+                array = torch.frombuffer(bytearray(im.convert("RGB").tobytes()), dtype=torch.uint8)
+                w, h = im.size
+        except OSError as err:  # PIL's UnidentifiedImageError and truncated files are OSErrors
+            raise ValueError(f"{path} is not a readable image ({err})") from None
         return array.view(h, w, 3).permute(2, 0, 1).float().div(255)
 
     def target(self, image_id: int) -> dict:

@@ -3,8 +3,9 @@
 A command module (``hfc_fast.experiments.commands``) defines ``HELP``,
 ``add_arguments(options)`` and ``run(exp, args)``, and may set ``PRESET`` (the
 training preset when it has no ``--preset``), ``RESUMABLE`` (settings a rerun
-into its run directory may change), ``RUN_DIRECTORY = False`` (it writes none)
-and ``summary(results)`` (the lines printed at the end). Every command runs
+into its run directory may change), ``RUN_DIRECTORY = False`` (it writes none),
+``check_args(args)`` (refusals before anything is written) and
+``summary(results, args)`` (the lines printed at the end). Every command runs
 inside one :class:`~hfc_fast.experiments.core.experiment.Experiment`.
 """
 
@@ -14,7 +15,7 @@ import argparse
 import importlib
 import sys
 
-from hfc_fast.experiments.core.options import Options, Parser
+from hfc_fast.experiments.core.options import Options, Parser, flag
 
 # name -> module under hfc_fast.experiments.commands ("detect train" nests under "detect")
 COMMANDS = {
@@ -76,8 +77,31 @@ def default_summary(results: dict, out) -> list[str]:
         [f"wrote {out}/report.md, report.html and results.json ({results['seconds'] / 60:.1f} min)"]
 
 
+def one_line(err: BaseException) -> str:
+    """An error's message in one line (a DataLoader worker's error arrives wrapped in its traceback)."""
+    lines = [line for line in str(err).strip().splitlines() if line.strip()] or [type(err).__name__]
+    return lines[-1].strip() if "Traceback" in str(err) else lines[0]
+
+
+def interrupted(name: str, args, options: Options) -> str:
+    """What an interrupted command kept, and the exact command that continues it."""
+    from hfc_fast.experiments.core.model_sources import checkpoint_state
+    from hfc_fast.experiments.core.rundir import CHECKPOINT
+
+    out = args.out
+    kept = f"what finished is kept in {out}"
+    if (out / CHECKPOINT).exists():
+        try:
+            kept = f"epoch {checkpoint_state(out / CHECKPOINT)['epoch']} of {args.epochs} is saved in {out}"
+        except (ValueError, KeyError, TypeError):
+            pass
+    again = f"hfc {name} --out {out}" + (" --resume" if "resume" in options.defaults else "")
+    return f"hfc {name}: interrupted; {kept}; to continue: {again}"
+
+
 def main(argv=None) -> int:
     from hfc_fast.experiments.core.experiment import Experiment
+    from hfc_fast.experiments.core.rundir import RunDirectory
 
     parser, options = build_parser()
     try:
@@ -86,9 +110,16 @@ def main(argv=None) -> int:
         return stop.code
     name = _command_name(args)
     module = command_module(name)
-    given, resolved = options[name].resolve(args)
-    args = argparse.Namespace(**{**vars(args), **resolved})
     try:
+        recorded = None
+        if getattr(module, "RUN_DIRECTORY", True):
+            out = getattr(args, "out", options[name].defaults.get("out"))
+            recorded = RunDirectory(out).saved()
+            recorded = recorded if recorded and recorded.get("command") == name else None
+        given, resolved = options[name].resolve(args, recorded)
+        args = argparse.Namespace(**{**vars(args), **resolved})
+        if hasattr(module, "check_args"):
+            module.check_args(args)
         if not getattr(module, "RUN_DIRECTORY", True):
             return module.run(None, args) or 0
         with Experiment(name, args, given=given, resumable=getattr(module, "RESUMABLE", ("device",)),
@@ -99,9 +130,16 @@ def main(argv=None) -> int:
                 lines = summary(results, args) if summary else default_summary(results, args.out)
                 print("\n".join(lines))
         return 0
-    except (FileNotFoundError, FileExistsError, ValueError) as err:  # bad input: one line naming what is wrong
-        print(f"hfc {name}: {err}", file=sys.stderr)
+    except (ValueError, OSError) as err:  # bad input or a file that cannot be read or written: one line
+        message = one_line(err)
+        first = message.split(" ", 1)[0]
+        if first in options[name].defaults:  # a setting named as the dataclass spells it: say the option
+            message = flag(first) + message[len(first):]
+        print(f"hfc {name}: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(interrupted(name, args, options[name]), file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -173,13 +173,16 @@ def report(exp, results: dict, radii, model_name: str) -> str:
     return "\n".join(lines)
 
 
-def run(exp, args) -> dict | None:
+def check_args(args) -> None:
     if args.images is None or args.annotations is None:
         raise ValueError("hfc detect needs --images (an image folder) and --annotations (a COCO instances JSON)")
     if args.weights is None:
         raise ValueError("hfc detect needs --weights: a local state_dict or a 'hfc detect train' checkpoint "
                          "(nothing is downloaded)")
     check_fits(args.radii, name="--radii")
+
+
+def run(exp, args) -> dict | None:
     data = CocoDetection(args.images, args.annotations, limit=args.limit)
     model = load_detector(args.model, args.weights, args.num_classes, min_size=args.min_size,
                           max_size=args.max_size).to(exp.dist.device)

@@ -26,9 +26,16 @@ def add_arguments(options) -> None:
     options.add("--no-progress", default=False, action="store_true", help="no progress bars")
 
 
+def config(args) -> DetectTrainConfig:
+    return DetectTrainConfig(**{k: v for k, v in vars(args).items() if k in DetectTrainConfig.__dataclass_fields__})
+
+
+def check_args(args) -> None:
+    config(args).validate()
+
+
 def run(exp, args) -> dict:
-    fields = {k: v for k, v in vars(args).items() if k in DetectTrainConfig.__dataclass_fields__}
-    trainer = DetectorRun(DetectTrainConfig(**fields), exp.dir, resume=args.resume, progress=exp.progress)
+    trainer = DetectorRun(config(args), exp.dir, resume=args.resume, progress=exp.progress)
     try:
         return {"history": trainer.run()}
     finally:

@@ -37,6 +37,15 @@ def combine_reports(runs: list[Path], out: Path) -> Path:
     return write_page(out, "\n".join(parts), title="hfc_fast combined report")
 
 
+def check_args(args) -> None:
+    out = Path(args.out).resolve()
+    for run in args.runs:
+        if Path(run).resolve() == out:
+            raise ValueError(f"--out {args.out} is one of the runs to combine; write the combined page elsewhere")
+        if not Path(run).is_dir():
+            raise FileNotFoundError(f"run directory {run} does not exist")
+
+
 def run(exp, args) -> dict:
     path = combine_reports(args.runs, args.out) if exp.dist.is_main else None
     return {"page": str(path)}

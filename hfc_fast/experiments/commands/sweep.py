@@ -1,8 +1,9 @@
 """``hfc sweep``: top-1/top-5 accuracy of a classifier on the originals, LFCs and HFCs over a radius grid.
 
 The large-scale use: any supported data set (an ImageNet-style ImageFolder
-included), a run's checkpoint or a torchvision classifier with a local weights
-file. The counting is :func:`hfc_fast.track_frequencies`: each batch is split
+included), a run's checkpoint or a torchvision or timm classifier with a local
+weights file (its normalisation, and for timm its input size, applied after the
+split). The counting is :func:`hfc_fast.track_frequencies`: each batch is split
 once for all radii, rank r takes every r-th batch under ``torchrun``, and each
 rank saves its counts atomically every ``--save-every`` batches, so a killed
 sweep resumes where it stopped.
@@ -10,65 +11,54 @@ sweep resumes where it stopped.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import torch
+import os
 
 from hfc_fast.experiments.core import figures
 from hfc_fast.experiments.core.experiment import add_experiment_options
 from hfc_fast.experiments.core.files import save_torch
-from hfc_fast.experiments.core.model_sources import IMAGENET_MEAN, IMAGENET_STD, load_run, torchvision_classifier
+from hfc_fast.experiments.core.model_sources import (
+    add_classifier_options,
+    check_classifier_options,
+    checkpoint_state,
+    classifier,
+    classifier_name,
+)
 from hfc_fast.experiments.core.options import Spec
 from hfc_fast.experiments.core.pages import csv_text, markdown_table
 from hfc_fast.radius import check_fits, radius_key, scaled_radii
 from hfc_fast.tracking import TrackingState, track_frequencies
 
 HELP = "top-1/top-5 accuracy of a classifier on originals, LFC and HFC over a radius grid"
+RESUMABLE = ("device", "workers", "save_every", "batch_size")
+
+
+def default_workers() -> int:
+    """Data-loader workers: the cores this process may use, at most 4."""
+    return min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def check_args(args) -> None:
+    check_classifier_options(args)
 
 
 def add_arguments(options) -> None:
-    source = options.parser.add_mutually_exclusive_group()
-    options.add("--checkpoint", default=None, type=Path, group=source,
-                help="a training run: its directory or checkpoints/last.pt")
-    options.add("--torchvision", default=None, group=source, help="a torchvision classifier by name (needs --weights)")
-    options.add("--weights", default=None, type=Path, help="local state_dict of the --torchvision model")
-    options.add("--num-classes", default=1000, spec=Spec("int", minimum=2),
-                help="classes of the --torchvision model (1000)")
-    options.add("--normalize", default="auto", spec=Spec("str", choices=("auto", "imagenet", "none")),
-                help="mean/std normalisation after the split (auto: ImageNet's for --torchvision)")
+    add_classifier_options(options)
     options.add("--radii", default=None, spec=Spec("numbers", above=0),
                 help="comma-separated radii (default 4,8,12,16 scaled to the image)")
     options.add("--split", default="test", spec=Spec("str", choices=("test", "train")), help="which split")
     options.add("--batch-size", default=250, spec=Spec("int", minimum=1), help="images per batch (default 250)")
-    options.add("--workers", default=4, spec=Spec("int", minimum=0),
-                help="data-loader workers for ImageFolder (default 4)")
+    options.add("--workers", default=default_workers(), spec=Spec("int", minimum=0),
+                help=f"data-loader workers for ImageFolder (default {default_workers()}: this machine's cores, "
+                     "at most 4)")
     options.add("--save-every", default=20, spec=Spec("int", minimum=1),
                 help="batches between saved counts (default 20)")
     add_experiment_options(options, "sweep")
 
 
-def source_model(exp, args, channels: int):
-    """The model (on this process's device) and the normalisation to apply after the split."""
-    if args.torchvision:
-        if args.weights is None:
-            raise ValueError("--torchvision needs --weights (a local state_dict file)")
-        model = torchvision_classifier(args.torchvision, args.weights, args.num_classes)
-    elif args.checkpoint:
-        model = load_run(args.checkpoint)[0]
-    else:
-        model, _ = exp.trained("natural-s0", exp.config(seed=0))
-    normalize = None
-    if args.normalize == "imagenet" or (args.normalize == "auto" and args.torchvision):
-        if channels != 3:
-            raise ValueError("--normalize imagenet needs 3-channel images")
-        normalize = (IMAGENET_MEAN, IMAGENET_STD)
-    return model.to(exp.dist.device).eval(), normalize
-
-
 def sweep(exp, args, model, normalize, data, radii) -> dict:
     """Top-1/top-5 on every view, resuming this rank's saved counts."""
     path = exp.out / "partial" / f"rank{exp.dist.rank}-of-{exp.dist.world}.pt"
-    state = TrackingState.from_dict(torch.load(path, weights_only=True)) if path.exists() else None
+    state = TrackingState.from_dict(checkpoint_state(path, "saved sweep state")) if path.exists() else None
     if state is not None:
         exp.log(f"resuming at batch {state.next_batch}")
     r = track_frequencies(model, data, radii, batch_size=args.batch_size, topk=(1, 5), normalize=normalize,
@@ -84,9 +74,9 @@ def run(exp, args) -> dict:
     _, h, w = data.image_shape
     radii = args.radii or list(scaled_radii(min(h, w)))
     check_fits(radii, h, w, "--radii")
-    model, normalize = source_model(exp, args, data.image_shape[0])
+    model, normalize = classifier(exp, args, data.image_shape[0])
     result = exp.stage("sweep", lambda: sweep(exp, args, model, normalize, data, radii))
-    source = args.torchvision or (str(args.checkpoint) if args.checkpoint else f"{exp.base.model} (trained here)")
+    source = classifier_name(exp, args)
     exp.figure(figures.plot_sweep, "sweep.png", result, f"{source} on {exp.base.dataset} ({result['n']} images)")
     rows = [["original", "", result["original"]["top1"], result["original"]["top5"]]] + [
         [band, radius_key(r), result[band]["top1"][radius_key(r)], result[band]["top5"][radius_key(r)]]

@@ -13,7 +13,7 @@ from hfc_fast.experiments.core.config import RESUMABLE_CHANGES, TrainConfig
 from hfc_fast.experiments.core.training import train
 
 HELP = "train a model with LFC/HFC accuracy tracking every epoch"
-RESUMABLE = RESUMABLE_CHANGES
+RESUMABLE = (*RESUMABLE_CHANGES, "tensorboard")
 
 
 def add_arguments(options) -> None:
@@ -21,13 +21,22 @@ def add_arguments(options) -> None:
     options.add("--resume", default=False, action="store_true",
                 help="continue the run in --out from its last checkpoint")
     options.add("--no-progress", default=False, action="store_true", help="no progress bars")
+    options.add("--tensorboard", default=False, action="store_true",
+                help="also write the metrics as TensorBoard scalars under OUT/tensorboard")
     options.add_config(TrainConfig)
 
 
+def config(args) -> TrainConfig:
+    return TrainConfig.from_dict({k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__})
+
+
+def check_args(args) -> None:
+    config(args).validate()
+
+
 def run(exp, args) -> dict:
-    fields = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__}
-    history = train(TrainConfig.from_dict(fields), exp.dir, resume=args.resume, progress=exp.progress)
-    return {"history": history}
+    return {"history": train(config(args), exp.dir, resume=args.resume, progress=exp.progress,
+                             tensorboard=args.tensorboard)}
 
 
 def summary(results: dict, args) -> list[str]:

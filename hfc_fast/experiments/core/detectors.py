@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 from hfc_fast.data.coco import CocoDetection
 from hfc_fast.experiments.core.config import DetectTrainConfig
 from hfc_fast.experiments.core.figures import plot_losses
-from hfc_fast.experiments.core.model_sources import checkpoint_state
+from hfc_fast.experiments.core.model_sources import checkpoint_state, load_weights
 from hfc_fast.experiments.core.rundir import RunDirectory
 from hfc_fast.experiments.core.training import Trainer
 
@@ -50,7 +50,7 @@ def read_weights(path: str | Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"--weights {path} does not exist: nothing is downloaded, give a local state_dict "
                                 "or a checkpoint of 'hfc detect train'")
-    state = checkpoint_state(path)
+    state = checkpoint_state(path, "--weights")
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         config = state.get("config", {})
         return {"model": state["model"], "num_classes": state.get("num_classes"),
@@ -70,11 +70,8 @@ def load_detector(name: str | None, weights: str | Path, num_classes: int | None
     classes = num_classes or saved["num_classes"] or 91
     model = build_detector(name, classes, min_size=min_size or saved["min_size"],
                            max_size=max_size or saved["max_size"])
-    try:
-        model.load_state_dict(saved["model"])
-    except RuntimeError as err:
-        raise ValueError(f"--weights {weights} do not fit {name} with {classes} classes (set --model and "
-                         f"--num-classes to the checkpoint's): {str(err).splitlines()[0]}") from None
+    load_weights(model, saved["model"], f"--weights {weights}",
+                 f"{name} with {classes} classes (set --model and --num-classes to the checkpoint's)")
     return model.eval()
 
 
@@ -99,7 +96,7 @@ class DetectorRun(Trainer):
         torch.manual_seed(c.seed)
         self.core = build_detector(c.model, self.num_classes, min_size=c.min_size, max_size=c.max_size)
         if c.weights:
-            self.core.load_state_dict(read_weights(c.weights)["model"])
+            load_weights(self.core, read_weights(c.weights)["model"], f"--weights {c.weights}", c.model)
         self.core.to(self.dist.device)
         params = [p for p in self.core.parameters() if p.requires_grad]
         self.optimizer = torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)

@@ -25,7 +25,7 @@ from hfc_fast.experiments.core.model_sources import checkpoint_state, model_from
 from hfc_fast.experiments.core.options import Options, Spec
 from hfc_fast.experiments.core.pages import write_page
 from hfc_fast.experiments.core.rundir import CHECKPOINT, RunDirectory
-from hfc_fast.experiments.core.training import train
+from hfc_fast.experiments.core.training import repair_finished, train
 from hfc_fast.radius import check_fits, scaled_radii
 
 IN_MEMORY_LIMIT = 10_000  # ImageFolder test images held in memory when --test-limit is not given
@@ -148,6 +148,7 @@ class Experiment:
         return results
 
     def close(self) -> None:
+        self.dir.release()
         self.dist.close()
 
     # ------------------------------------------------------------------ training settings
@@ -171,6 +172,8 @@ class Experiment:
             self.log(f"training {variant}")
             train(config, folder, resume=state is not None, progress=self.progress)
             state = checkpoint_state(folder / CHECKPOINT)
+        else:
+            repair_finished(folder, state)
         return model_from_state(state).to(self.dist.device).eval(), state["history"]
 
     def trained_pair(self, seed: int):

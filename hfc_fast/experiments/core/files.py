@@ -1,11 +1,29 @@
-"""Run files, every one written atomically (write to a temporary file, then rename)."""
+"""Run files, every one written atomically: to a temporary file beside it, flushed to disk, then renamed.
+
+A killed process leaves either the old file or the new one, never half of
+one; a temporary file it leaves behind (``.<name>.<random>.tmp``) is removed
+by the next run that claims the directory (:func:`remove_temporary_files`).
+A write that fails (a full disk, a file-size limit) raises ``OSError`` naming
+the file, and the previous version stays as it was.
+
+Test hook: ``HFC_FAST_TEST_WRITE_PAUSE="<file name>=<seconds>"`` pauses after the
+temporary file of that name is written and before it replaces the old one,
+so that fault-injection tests can kill a process inside a write.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import signal
 import tempfile
+import threading
+import time
 from pathlib import Path
+
+TEMPORARY = ".*.tmp"  # glob of the temporary files _atomic_write makes
 
 
 def _umask() -> int:
@@ -14,31 +32,86 @@ def _umask() -> int:
     return mask
 
 
-def _atomic_write(path: Path, write) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _test_pause(name: str) -> None:
+    hook = os.environ.get("HFC_FAST_TEST_WRITE_PAUSE", "")
+    target, _, seconds = hook.partition("=")
+    if target and target == name:
+        time.sleep(float(seconds))
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Ctrl-C (SIGINT) and SIGTERM wait until the block ends: a write is not cut off half-way by them."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _atomic_write(path: Path, data: bytes) -> Path:
+    with _interrupts_deferred():
+        return _write_then_rename(Path(path), data)
+
+
+def _write_then_rename(path: Path, data: bytes) -> Path:
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            write(f)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+        _test_pause(path.name)
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except OSError as err:
+        failure = OSError(f"could not write {path}: {err.strerror or err}")
+        failure.errno = err.errno
+        raise failure from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        raise
     return path
+
+
+def remove_temporary_files(folder: Path, *, recursive_into=("checkpoints", "partial")) -> list[Path]:
+    """Remove the temporary files killed writers left in ``folder`` and its ``recursive_into`` sub-folders.
+
+    Only call this while holding the folder's lock: a live writer's temporary file would go too.
+    """
+    folder = Path(folder)
+    found = list(folder.glob(TEMPORARY))
+    for sub in recursive_into:
+        found += list((folder / sub).rglob(TEMPORARY))
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
+
+
+def read_json(path: Path, what: str = "file"):
+    """``path`` parsed as JSON; a ValueError naming the file when it is not."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not a readable {what} (invalid JSON: {err}); delete it or choose another "
+                         "--out") from None
 
 
 def write_json(path: Path, payload) -> Path:
     """Write ``payload`` as indented JSON, atomically."""
-    data = (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode()
-    return _atomic_write(path, lambda f: f.write(data))
+    return _atomic_write(path, (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode())
 
 
 def save_figure(path: Path, figure) -> Path:
     """Save a matplotlib figure as PNG, atomically."""
-    return _atomic_write(path, lambda f: figure.savefig(f, format="png", dpi=110, bbox_inches="tight"))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return _atomic_write(path, buffer.getvalue())
 
 
 def save_and_close(path: Path, figure) -> Path:
@@ -54,12 +127,13 @@ def save_and_close(path: Path, figure) -> Path:
 
 def write_text(path: Path, text: str) -> Path:
     """Write ``text`` as UTF-8, atomically."""
-    data = text.encode()
-    return _atomic_write(path, lambda f: f.write(data))
+    return _atomic_write(path, text.encode())
 
 
 def save_torch(path: Path, obj) -> Path:
     """``torch.save`` ``obj`` atomically (a killed run never leaves half a checkpoint)."""
     import torch
 
-    return _atomic_write(path, lambda f: torch.save(obj, f))
+    buffer = io.BytesIO()  # serialised in memory first, so that a failing disk gives a plain OSError
+    torch.save(obj, buffer)
+    return _atomic_write(path, buffer.getvalue())

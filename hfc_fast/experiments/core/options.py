@@ -17,7 +17,6 @@ import argparse
 import dataclasses
 import math
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,11 +60,12 @@ class Spec:
     def describe(self) -> str:
         """What a valid value is, in words ("a number > 0", "one of sgd, adam")."""
         if self.kind == "names":
-            return f"comma-separated names from {', '.join(map(str, self.choices))}"
+            return f"comma-separated names from {', '.join(map(str, self.choices))}, each once"
         if self.choices is not None:
             return f"one of {', '.join(map(str, self.choices))}"
         bounds = self._bounds()
-        noun = {"int": "an integer", "float": "a finite number", "numbers": "comma-separated finite numbers",
+        noun = {"int": "an integer", "float": "a finite number",
+                "numbers": "comma-separated finite numbers without repeats",
                 "limit": "a count", "device": "auto, cpu, cuda or cuda:N", "path": "a path",
                 "str": "text", "bool": "true or false", "tristate": "true or false"}[self.kind]
         if self.kind == "numbers" and bounds:
@@ -147,16 +147,26 @@ class Spec:
         return value
 
 
+LIST_RULE = "comma-separated, no empty item or repeat; numbers are taken in ascending order"
+
+
 def parse_list(text: str) -> list[str]:
-    """``"a, b"`` as ``["a", "b"]``: the one comma-list parser (empty items are dropped)."""
-    return [v.strip() for v in str(text).split(",") if v.strip()]
+    """``"a, b"`` as ``["a", "b"]``: the one comma-list parser. An empty item (``"4,,8"``, a trailing comma)
+    or a repeated one is a ValueError."""
+    items = [v.strip() for v in str(text).split(",")]
+    if not items or any(not v for v in items):
+        raise ValueError(f"an empty item in {text!r}")
+    if len(set(items)) != len(items):
+        raise ValueError(f"a repeated item in {text!r}")
+    return items
 
 
 def parse_numbers(text: str) -> list[float]:
-    """``"4,8,12"`` as ``[4.0, 8.0, 12.0]``; a ValueError when an item is not a number or none is given."""
-    values = [float(v) for v in parse_list(text)]
-    if not values:
-        raise ValueError(f"no numbers in {text!r}")
+    """``"8,4,12"`` as ``[4.0, 8.0, 12.0]``: numbers in ascending order; a ValueError when an item is empty,
+    repeated or not a number."""
+    values = sorted(float(v) for v in parse_list(text))
+    if len(set(values)) != len(values):
+        raise ValueError(f"a repeated number in {text!r}")
     return values
 
 
@@ -213,6 +223,7 @@ class Options:
     def __init__(self, parser: argparse.ArgumentParser) -> None:
         self.parser = parser
         self.defaults: dict = {}
+        self.paths: set[str] = set()  # options whose values are paths (read back from JSON as text)
 
     def add(self, *flags: str, default=None, spec: Spec | None = None, group=None, dest: str | None = None,
             **kwargs) -> None:
@@ -220,9 +231,13 @@ class Options:
         target = group if group is not None else self.parser
         if spec is not None and "action" not in kwargs:
             kwargs["type"] = spec.parse
+        if spec is not None and spec.kind in ("numbers", "names") and kwargs.get("help"):
+            kwargs["help"] += f" ({LIST_RULE})"
         action = target.add_argument(*flags, default=argparse.SUPPRESS, dest=dest, **kwargs) if dest else \
             target.add_argument(*flags, default=argparse.SUPPRESS, **kwargs)
         self.defaults.setdefault(action.dest, default)
+        if kwargs.get("type") is Path or (spec is not None and spec.kind == "path"):
+            self.paths.add(action.dest)
 
     def group(self, title: str):
         return self.parser.add_argument_group(title)
@@ -254,13 +269,16 @@ class Options:
                          required=meta.get("required", False),
                          metavar=None if spec.choices is None else "{" + ",".join(map(str, spec.choices)) + "}")
 
-    def resolve(self, args: argparse.Namespace) -> tuple[dict, dict]:
-        """``(given, resolved)``: the options typed, and every option with its default filled in."""
-        given = {k: v for k, v in vars(args).items() if k in self.defaults}
+    def resolve(self, args: argparse.Namespace, recorded: dict | None = None) -> tuple[dict, dict]:
+        """``(given, resolved)``: the options the run is given, and every option with its default filled in.
+
+        ``recorded`` (a run directory's ``config.json``) supplies the options the command line leaves out,
+        so that a rerun continues the run it finds; what the command line types wins (and a conflict is
+        the run directory's check to refuse).
+        """
+        typed = {k: v for k, v in vars(args).items() if k in self.defaults}
+        from_run = {k: (Path(v) if k in self.paths and v is not None else v)
+                    for k, v in (recorded or {}).items() if k in self.defaults and k not in typed}
+        given = {**from_run, **typed}
         return given, {**self.defaults, **given}
 
-
-def fail(message: str) -> None:
-    """Print one line for bad input and exit with 2 (for use outside a parser)."""
-    print(message, file=sys.stderr)
-    raise SystemExit(2)

@@ -31,7 +31,7 @@ from hfc_fast.data.views import band_view, shuffle_labels
 from hfc_fast.experiments.core import distributed
 from hfc_fast.experiments.core.config import RESUMABLE_CHANGES, TrainConfig
 from hfc_fast.experiments.core.figures import plot_tracking
-from hfc_fast.experiments.core.files import save_torch, write_text
+from hfc_fast.experiments.core.files import remove_temporary_files, save_torch, write_text
 from hfc_fast.experiments.core.model_sources import checkpoint_state
 from hfc_fast.experiments.core.rundir import CHECKPOINT, RunDirectory
 from hfc_fast.models.registry import build_model
@@ -67,11 +67,13 @@ class Trainer:
     (:meth:`checkpoint_extra`), a figure (:meth:`plot`) and progress-bar numbers (:meth:`postfix`).
     """
 
-    def __init__(self, rundir: RunDirectory, *, epochs: int, device: str, resume: bool, progress: bool) -> None:
+    def __init__(self, rundir: RunDirectory, *, epochs: int, device: str, resume: bool, progress: bool,
+                 tensorboard: bool = False) -> None:
         self.rundir = rundir
         self.out = rundir.path
         self.epochs = epochs
         self.progress = progress
+        self.board = None
         self.dist = distributed.setup(device)
         self.build()
         self.model = self.core
@@ -82,6 +84,8 @@ class Trainer:
         self.start_epoch = 0
         if resume:
             self._resume()
+        if tensorboard and self.dist.is_main:
+            self.board = tensorboard_writer(self.out / "tensorboard")
 
     # ------------------------------------------------------------------ what a trainer defines
     def build(self) -> None:
@@ -116,6 +120,8 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.history = list(state["history"])
         self.start_epoch = int(state["epoch"])
+        if self.dist.is_main:
+            write_metrics(self.out, self.history)  # repairs a metrics file a kill left one epoch behind
         rng = state["rng"][self.dist.rank] if self.dist.rank < len(state["rng"]) else state["rng"][0]
         torch.set_rng_state(rng["cpu"])
         if "cuda" in rng and torch.cuda.is_available():
@@ -132,15 +138,21 @@ class Trainer:
         return gathered
 
     def save(self, epoch: int) -> None:
+        """The checkpoint first (it holds the history: the run's one source of truth), then what derives
+        from it; a kill in between leaves a metrics file one epoch behind, which resuming rewrites."""
         rng = self._rng_states()  # every rank takes part in the gather
         if not self.dist.is_main:
             return
-        write_text(self.out / "metrics.jsonl", "".join(json.dumps(h, sort_keys=True) + "\n" for h in self.history))
         save_torch(self.out / CHECKPOINT, {
             "epoch": epoch, "model": self.core.state_dict(),
             "optimizer": self.optimizer.state_dict(), "history": self.history, "rng": rng,
             **self.checkpoint_extra()})
+        write_metrics(self.out, self.history)
         self.plot()
+        if self.board is not None:
+            for name, value in scalars(self.history[-1]).items():
+                self.board.add_scalar(name, value, epoch)
+            self.board.flush()
 
     # ------------------------------------------------------------------ the loop
     def run(self, *, stop_after_epoch: int | None = None) -> list[dict]:
@@ -161,7 +173,51 @@ class Trainer:
         return self.history
 
     def close(self) -> None:
+        if self.board is not None:
+            self.board.close()
         self.dist.close()
+
+
+def scalars(record: dict, prefix: str = "") -> dict[str, float]:
+    """The numbers of a metrics record under slash-joined names (``test/lfc/4``), the epoch left out."""
+    out = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(scalars(value, f"{name}/"))
+        elif isinstance(value, int | float) and not isinstance(value, bool) and key != "epoch":
+            out[name] = float(value)
+    return out
+
+
+def tensorboard_writer(folder: Path):
+    """A ``torch.utils.tensorboard`` writer into ``folder``; an ImportError that says what to install."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise ImportError("--tensorboard needs the tensorboard package: pip install tensorboard") from None
+    return SummaryWriter(log_dir=str(folder))
+
+
+def write_metrics(out: Path, history: list[dict]) -> None:
+    """``metrics.jsonl``: a line per epoch of ``history``, written atomically."""
+    write_text(Path(out) / "metrics.jsonl", "".join(json.dumps(h, sort_keys=True) + "\n" for h in history))
+
+
+def repair_finished(folder: Path, state: dict) -> None:
+    """Make a finished run's files describe its checkpoint: no temporary files, metrics of every epoch."""
+    rundir = RunDirectory(folder)
+    if not rundir.is_main:
+        return
+    rundir.lock()
+    try:
+        remove_temporary_files(folder)
+        metrics = Path(folder) / "metrics.jsonl"
+        lines = metrics.read_text().splitlines() if metrics.exists() else []
+        if len(lines) != len(state["history"]):
+            write_metrics(folder, state["history"])
+    finally:
+        rundir.release()
 
 
 def _tracked_subset(data, n: int | None, seed: int):
@@ -177,9 +233,11 @@ def _tracked_subset(data, n: int | None, seed: int):
 class Run(Trainer):
     """A classifier trained with frequency tracking every epoch (``hfc train``)."""
 
-    def __init__(self, config: TrainConfig, rundir: RunDirectory, *, resume: bool, progress: bool) -> None:
+    def __init__(self, config: TrainConfig, rundir: RunDirectory, *, resume: bool, progress: bool,
+                 tensorboard: bool = False) -> None:
         self.config = config.validate()
-        super().__init__(rundir, epochs=config.epochs, device=config.device, resume=resume, progress=progress)
+        super().__init__(rundir, epochs=config.epochs, device=config.device, resume=resume, progress=progress,
+                         tensorboard=tensorboard)
 
     # ------------------------------------------------------------------ set-up
     def build(self) -> None:
@@ -296,18 +354,24 @@ class Run(Trainer):
 
 
 def train(config: TrainConfig, out: str | Path | RunDirectory, *, resume: bool = False, progress: bool = True,
-          stop_after_epoch: int | None = None) -> list[dict]:
+          stop_after_epoch: int | None = None, tensorboard: bool = False) -> list[dict]:
     """Train with frequency tracking; returns the per-epoch metrics (also in ``out/metrics.jsonl``).
 
     ``out`` is a run directory's path (claimed here: a directory holding another run's settings is refused)
     or an already claimed :class:`RunDirectory`. ``stop_after_epoch`` ends the process's work after that
-    epoch, as an interruption would (the run stays resumable).
+    epoch, as an interruption would (the run stays resumable). ``tensorboard`` also writes every metric as
+    TensorBoard scalars under ``out/tensorboard``.
     """
-    if not isinstance(out, RunDirectory):
-        out = RunDirectory(out)
-        out.claim("train", config.validate().to_dict(), resumable=RESUMABLE_CHANGES, fresh=not resume)
-    run = Run(config, out, resume=resume, progress=progress)
+    own = not isinstance(out, RunDirectory)
+    rundir = RunDirectory(out) if own else out
     try:
-        return run.run(stop_after_epoch=stop_after_epoch)
+        if own:
+            rundir.claim("train", config.validate().to_dict(), resumable=RESUMABLE_CHANGES, fresh=not resume)
+        run = Run(config, rundir, resume=resume, progress=progress, tensorboard=tensorboard)
+        try:
+            return run.run(stop_after_epoch=stop_after_epoch)
+        finally:
+            run.close()
     finally:
-        run.close()
+        if own:
+            rundir.release()
