@@ -32,12 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hfc_fast.attacks import robust_accuracy  # noqa: E402
 from hfc_fast.data.idx import load_fashion_mnist  # noqa: E402
-from hfc_fast.experiments.core.files import write_json, write_text  # noqa: E402
 
 import baselines  # noqa: E402
-from run import machine_name  # noqa: E402
+from run import machine_name, save_results  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
 CACHE = Path(__file__).resolve().parent / ".cache"
 EPS = (0.03, 0.06, 0.09)
 
@@ -134,12 +132,7 @@ def main(argv=None) -> int:
     payload = {"machine": machine, "torch": torch.__version__, "threads": torch.get_num_threads(),
                "images": len(x), "batch": args.batch, "epochs": args.epochs, "clean_accuracy": clean,
                "eps": list(EPS), "rounds": args.rounds, "times_s": times, "rows": rows}
-    RESULTS.mkdir(exist_ok=True)
-    write_json(RESULTS / f"attacks-{machine}.json", payload)
-    text = markdown(payload)
-    write_text(RESULTS / f"attacks-{machine}.md", text)
-    print(text)
-    return 0
+    return save_results(f"attacks-{machine}", payload, markdown(payload))
 
 
 def _acc(values) -> str:

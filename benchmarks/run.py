@@ -35,6 +35,17 @@ SPLIT_CASES = [
 ]
 
 
+def save_results(stem: str, payload: dict, text: str) -> int:
+    """Write ``results/<stem>.json`` and ``results/<stem>.md`` atomically, print the table; exit status 0."""
+    from hfc_fast.experiments.core.files import write_json, write_text
+
+    RESULTS.mkdir(exist_ok=True)
+    write_json(RESULTS / f"{stem}.json", payload)
+    write_text(RESULTS / f"{stem}.md", text)
+    print(text)
+    return 0
+
+
 def machine_name(device: str) -> str:
     if device.startswith("cuda"):
         return torch.cuda.get_device_name().replace(" ", "-")

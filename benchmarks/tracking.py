@@ -24,14 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hfc_fast import frequency_split  # noqa: E402
 from hfc_fast.data import load_fashion_mnist  # noqa: E402
-from hfc_fast.experiments.core.files import write_json, write_text  # noqa: E402
 from hfc_fast.models import build_model  # noqa: E402
 from hfc_fast.radius import scaled_radii  # noqa: E402
 
-from run import machine_name  # noqa: E402
+from run import machine_name, save_results  # noqa: E402
 from timing import time_interleaved  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 @torch.no_grad()
@@ -84,8 +81,6 @@ def main(argv=None) -> int:
     machine = machine_name("cpu")
     payload = {"machine": machine, "torch": torch.__version__, "threads": torch.get_num_threads(),
                "images": len(x), "batch": args.batch, "radii": radii, "rounds": args.rounds, "rows": rows}
-    RESULTS.mkdir(exist_ok=True)
-    write_json(RESULTS / f"tracking-{machine}.json", payload)
     lines = [f"# Frequency-tracking cost on {machine} (CPU, {payload['threads']} threads, torch {payload['torch']})",
              "",
              f"Fashion-MNIST, {len(x)} test images in batches of {args.batch}, radii "
@@ -98,10 +93,7 @@ def main(argv=None) -> int:
     for r in rows:
         lines.append(f"| {r['model']} | {r['plain_8_evaluations_s']:.3f} | {r['tracking_s']:.3f} | "
                      f"{r['ratio']:.3f} | {100 * r['split_share']:.1f}% |")
-    text = "\n".join(lines) + "\n"
-    write_text(RESULTS / f"tracking-{machine}.md", text)
-    print(text)
-    return 0
+    return save_results(f"tracking-{machine}", payload, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

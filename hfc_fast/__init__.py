@@ -5,6 +5,16 @@ the Generalization of Convolutional Neural Networks" (CVPR 2020).
 """
 
 from hfc_fast._ext import backend_info
+from hfc_fast.fourier import (
+    FourierHeatMap,
+    band_noise_profile,
+    fourier_heat_map,
+    fourier_perturb,
+    fourier_perturb_reference,
+    heat_map_frequencies,
+    linearised_map,
+    rank_correlation,
+)
 from hfc_fast.frequency import (
     frequency_split,
     frequency_split_reference,
@@ -29,18 +39,25 @@ from hfc_fast.transforms import HighPass, LowPass, normalize_by_max
 __version__ = "0.1.0"
 
 __all__ = [
+    "FourierHeatMap",
     "FrequencyFilter",
     "HighPass",
     "LowPass",
     "Normalize",
     "TrackingState",
     "backend_info",
+    "band_noise_profile",
     "first_conv",
+    "fourier_heat_map",
+    "fourier_perturb",
+    "fourier_perturb_reference",
     "frequency_split",
     "frequency_split_reference",
+    "heat_map_frequencies",
     "high_frequency_share",
     "high_pass",
     "kernel_spectra",
+    "linearised_map",
     "low_pass",
     "normalize_by_max",
     "pgd_step_",
@@ -50,6 +67,7 @@ __all__ = [
     "radial_mask_reference",
     "radial_power_spectrum",
     "radial_power_spectrum_reference",
+    "rank_correlation",
     "smooth_first_conv",
     "smooth_kernels",
     "smooth_kernels_reference",

@@ -104,6 +104,13 @@ def pgd_step_(x_adv: torch.Tensor, grad: torch.Tensor, x0: torch.Tensor, eps, al
         ``x_adv``.
     """
     _check_step_args(x_adv, grad, x0, eps, alpha, lo, hi)
+    return pgd_step_unchecked_(x_adv, grad, x0, eps, alpha, lo, hi)
+
+
+@torch.no_grad()
+def pgd_step_unchecked_(x_adv, grad, x0, eps, alpha, lo: float = 0.0, hi: float = 1.0) -> torch.Tensor:
+    """:func:`pgd_step_` without its argument checks (and their device syncs), for the attack engines, whose
+    iterates, gradients, radii and steps are valid by construction."""
     if not _ext.use_compiled(x_adv):
         return pgd_step_reference_(x_adv, grad, x0, eps, alpha, lo, hi)
     eps_t = eps if isinstance(eps, torch.Tensor) else None

@@ -11,18 +11,15 @@ counts are summed, so every rank returns the totals.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
-from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from hfc_fast._distributed import all_sum, rank_and_world
-from hfc_fast.data.batching import index_batches
-from hfc_fast.data.registry import TensorData
+from hfc_fast.data.batching import rank_batches
 from hfc_fast.frequency import frequency_split
 from hfc_fast.radius import as_radii, radius_key
 
@@ -75,20 +72,6 @@ class TrackingState:
         return cls(int(d["next_batch"]), int(d["n"]), d["hits"])
 
 
-def _rank_batches(data, batch_size: int, workers: int, start: int):
-    """This rank's ``(batch number, (x, y))`` from batch ``start`` on, and how many there are."""
-    rank, world = rank_and_world()
-    if isinstance(data, tuple | list) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
-        data = TensorData(data[0], data[1], 0)
-    if isinstance(data, Dataset) and hasattr(data, "__len__"):
-        n_batches = math.ceil(len(data) / batch_size)
-        mine = [i for i in range(start, n_batches) if i % world == rank]
-        return index_batches(data, mine, batch_size, workers=workers), len(mine)
-    total = len(data) if hasattr(data, "__len__") else None
-    mine = ((i, b) for i, b in enumerate(data) if i >= start and i % world == rank)
-    return mine, None if total is None else len([i for i in range(start, total) if i % world == rank])
-
-
 def _device_of(model: nn.Module) -> torch.device:
     param = next(iter(model.parameters()), None)
     return param.device if param is not None else torch.device("cpu")
@@ -130,10 +113,10 @@ def track_frequencies(model: nn.Module, data, radii, *, batch_size: int = 500, t
         raise ValueError(f"batch_size and save_every must be >= 1, got {batch_size} and {save_every}")
     device = torch.device(device) if device is not None else _device_of(model)
     net = Normalize(model, *normalize).to(device) if normalize is not None else model
-    state = state or TrackingState()
+    state = TrackingState(state.next_batch, state.n, state.hits.clone()) if state else TrackingState()
     if state.hits.numel() == 0:
         state.hits = torch.zeros(len(ks), 1 + 2 * len(radii), dtype=torch.float64)
-    batches, total = _rank_batches(data, batch_size, workers, state.next_batch)
+    batches, total = rank_batches(data, batch_size, workers, state.next_batch)
     rank, _ = rank_and_world()
     was_training = model.training
     model.eval()

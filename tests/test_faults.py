@@ -233,8 +233,10 @@ def test_a_killed_sweep_resumes_where_it_stopped(moment, trained, sweep_referenc
                         env=dict(ENV, HFC_FAST_TEST_WRITE_PAUSE="rank0-of-1.pt=30"))
         wait_for(lambda: list((out / "partial").glob(".rank0-of-1.pt.*.tmp")) if (out / "partial").exists() else [])
     else:
+        began = time.monotonic()
         process = start(*SWEEP, "--checkpoint", trained, "--out", out)
-        time.sleep(moment * seconds)
+        wait_for(lambda: (out / "config.json").exists())  # the rerun below names only --out
+        time.sleep(max(0.0, moment * seconds - (time.monotonic() - began)))
     process.send_signal(signal.SIGKILL)
     process.wait()
     saved = out / "partial" / "rank0-of-1.pt"

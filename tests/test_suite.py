@@ -63,6 +63,19 @@ def check_run(out, figures):
     return results, report
 
 
+def interrupt_at_call(monkeypatch, module, name: str, n: int) -> None:
+    """``module.name`` raises KeyboardInterrupt (Ctrl-C) on its ``n``-th call."""
+    real, calls = getattr(module, name), {"n": 0}
+
+    def dying(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(module, name, dying)
+
+
 def in_unit(value):
     return 0.0 <= value <= 1.0
 
@@ -247,21 +260,12 @@ def test_sweep_matches_a_plain_evaluation_and_resumes(tmp_path, monkeypatch):
     assert results["n"] == 150
 
     # killed after two batches, then resumed: the same numbers
-    calls = {"n": 0}
-    real_split = tracking_module.frequency_split
-
-    def dying_split(*a, **k):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real_split(*a, **k)
-
-    monkeypatch.setattr(tracking_module, "frequency_split", dying_split)
+    interrupt_at_call(monkeypatch, tracking_module, "frequency_split", 3)
     resumed = tmp_path / "resumed"
     assert hfc([*args, "--out", str(resumed)]) == 130  # interrupted: one line, exit 130
     partial = torch.load(resumed / "partial" / "rank0-of-1.pt", weights_only=True)
     assert partial["next_batch"] == 2 and partial["n"] == 80
-    monkeypatch.setattr(tracking_module, "frequency_split", real_split)
+    monkeypatch.undo()
     assert hfc([*args, "--out", str(resumed)]) == 0
     again = json.loads((resumed / "results.json").read_text())
     assert {k: again[k] for k in ("original", "lfc", "hfc", "n")} == {k: results[k] for k in ("original", "lfc",
@@ -461,3 +465,42 @@ def test_sweep_of_a_timm_model_applies_its_own_preprocessing_after_the_split(tmp
     assert results["original"]["top1"] == pytest.approx(acc(images))
     assert results["lfc"]["top1"]["4"] == pytest.approx(acc(low[0]))
     assert results["hfc"]["top1"]["8"] == pytest.approx(acc(high[1]))
+
+
+@needs_fmnist
+def test_fourier_map_writes_its_maps_and_resumes(tmp_path, monkeypatch):
+    trained = tmp_path / "trained"
+    assert hfc(["examples", "--out", str(trained), *TINY]) == 0
+    args = ["fourier-map", "--checkpoint", str(trained / "runs" / "natural-s0"), "--images", "60", "--stride", "3",
+            "--batch-size", "20", "--save-every", "1", "--eps", "3", "--no-progress"]
+    out = tmp_path / "map"
+    assert hfc([*args, "--out", str(out)]) == 0
+    results, report = check_run(out, ["maps.png", "band_noise.png"])
+    (name, numbers), = results["models"].items()
+    assert numbers["n"] == 60 and numbers["bases"] == len(__import__("hfc_fast").heat_map_frequencies(28, 28, stride=3))
+    assert -1 <= numbers["rank_correlation_error"] <= 1 and "rank corr." in report
+    maps = torch.load(out / "maps.pt", weights_only=True)[name]
+    stacked = np.load(out / "maps.npy")
+    assert stacked.shape == (1, 3, 28, 28)
+    np.testing.assert_allclose(stacked[0, 0], maps["error"].numpy())
+    assert int(torch.isfinite(maps["error"]).sum()) == 2 * numbers["bases"] - 1  # both of each pair, DC once
+
+    # killed after two batches of the heat map, then resumed from the saved counts: the same maps
+    import hfc_fast.fourier as fourier_module
+    interrupt_at_call(monkeypatch, fourier_module, "fourier_perturb", 3)
+    resumed = tmp_path / "resumed"
+    assert hfc([*args, "--out", str(resumed), "--images-per-pass", "400"]) == 130
+    monkeypatch.undo()
+    assert hfc(["fourier-map", "--out", str(resumed)]) == 0
+    again = torch.load(resumed / "maps.pt", weights_only=True)[name]
+    for key in ("error", "loss"):
+        torch.testing.assert_close(again[key], maps[key], equal_nan=True)
+
+
+@needs_fmnist
+def test_fourier_map_compares_the_robustness_models(tmp_path):
+    out = tmp_path / "compare"
+    assert hfc(["fourier-map", "--compare", "--images", "40", "--stride", "4", "--out", str(out), *TINY]) == 0
+    results, _ = check_run(out, ["maps.png", "band_noise.png"])
+    assert set(results["models"]) == {"natural", "adversarial", "natural ρ=1"}
+    assert (out / "runs" / "adversarial-s0" / "checkpoints" / "last.pt").exists()

@@ -152,3 +152,24 @@ def test_hfc_train_writes_its_metrics_as_tensorboard_scalars(tmp_path):
         scalars = events.Scalars(name)
         assert [s.step for s in scalars] == [1, 2]
         assert [s.value for s in scalars] == pytest.approx(value, rel=1e-6)
+
+
+@pytest.mark.skipif(not (FASHION_MNIST_ROOT / "t10k-images-idx3-ubyte.gz").exists(), reason="needs Fashion-MNIST")
+def test_hfc_train_can_track_band_noise_every_epoch(tmp_path):
+    from hfc_fast.experiments.cli import main as hfc
+    from hfc_fast.experiments.core.model_sources import load_run
+    from hfc_fast.fourier import band_noise_profile
+
+    out = tmp_path / "run"
+    assert hfc(["train", "--model", "small_cnn", "--epochs", "1", "--lr", "1e-3", "--train-limit", "200",
+                "--test-limit", "150", "--track-train", "100", "--radii", "4", "--band-noise", "1.5",
+                "--band-noise-images", "120", "--seed", "2", "--out", str(out), "--no-progress"]) == 0
+    record = __import__("json").loads((out / "metrics.jsonl").read_text().splitlines()[-1])
+    profile = record["band_noise"]
+    assert profile["n"] == 120 and profile["eps"] == 1.5 and len(profile["accuracy"]) == len(profile["edges"]) - 1
+    model, config, _ = load_run(out)
+    from hfc_fast.data import load_fashion_mnist
+
+    x, y = load_fashion_mnist(split="test")
+    again = band_noise_profile(model, (x[:120], y[:120]), 1.5, seed=2, batch_size=500)
+    assert again["accuracy"] == pytest.approx(profile["accuracy"]) and again["white"] == pytest.approx(profile["white"])

@@ -1,18 +1,23 @@
 """Adversarial attacks and robust-accuracy evaluation (L∞ unless stated).
 
-``fgsm`` and ``pgd`` attack several ε in one call with early exit and nested
-balls; ``band=("low"|"high", r)`` confines the perturbation to a frequency
-band; ``deepfool`` finds minimal L2/L∞ perturbations; ``noise_attack``
+``fgsm``, ``pgd`` and ``apgd`` (Auto-PGD with the CE or DLR loss) attack several
+ε in one call with early exit and nested balls; ``band=("low"|"high", r)``
+confines the perturbation to a frequency band; ``deepfool`` finds minimal
+L2/L∞ perturbations; ``noise_attack``
 measures i.i.d. Gaussian noise against the linear model's erfc prediction;
-``robust_accuracy`` evaluates a data set, sharded under ``torch.distributed``.
+``robust_accuracy`` evaluates a data set per attack and in the per-sample worst
+case over attacks, and ``robustness_surface`` over an ε grid × frequency bands,
+both sharded under ``torch.distributed``.
 """
 
+from hfc_fast.attacks.apgd import apgd, apgd_checkpoints, dlr_loss, dlr_targeted_loss
 from hfc_fast.attacks.band import BandProjection
 from hfc_fast.attacks.deepfool import DeepFoolResult, deepfool
-from hfc_fast.attacks.evaluate import RobustAccuracy, robust_accuracy
+from hfc_fast.attacks.evaluate import WORST_CASE, RobustAccuracy, robust_accuracy
 from hfc_fast.attacks.noise import NoiseResult, noise_attack
 from hfc_fast.attacks.pgd import fgsm, pgd
 from hfc_fast.attacks.result import AttackResult
+from hfc_fast.attacks.surface import robustness_surface
 
 __all__ = [
     "AttackResult",
@@ -20,9 +25,15 @@ __all__ = [
     "DeepFoolResult",
     "NoiseResult",
     "RobustAccuracy",
+    "WORST_CASE",
+    "apgd",
+    "apgd_checkpoints",
     "deepfool",
+    "dlr_loss",
+    "dlr_targeted_loss",
     "fgsm",
     "noise_attack",
     "pgd",
     "robust_accuracy",
+    "robustness_surface",
 ]

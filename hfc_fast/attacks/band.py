@@ -15,7 +15,9 @@ class BandProjection:
 
     The projection is the differentiable :func:`hfc_fast.frequency_split`, an
     orthogonal projector, so the gradient with respect to an unconstrained
-    perturbation is the projected input gradient.
+    perturbation is the projected input gradient. :meth:`within` brings a
+    perturbation into the band and the L∞ ball by scaling (a clip would leave
+    the band), so band-limited attacks stay exactly in their band.
     """
 
     def __init__(self, band) -> None:
@@ -32,6 +34,12 @@ class BandProjection:
         """(B, C, H, W) perturbation -> its component in the band, same shape."""
         low, high = frequency_split(delta, self.radius)
         return low if self.kind == "low" else high
+
+    def within(self, delta: torch.Tensor, eps: float) -> torch.Tensor:
+        """``P(δ)`` scaled, per image, to ``‖·‖∞ <= eps``: in the band and in the ε-ball."""
+        banded = self(delta)
+        peak = banded.abs().flatten(1).amax(dim=1).clamp_min(1e-30).view(-1, *([1] * (delta.dim() - 1)))
+        return banded * torch.clamp(eps / peak, max=1.0)
 
     def __repr__(self) -> str:
         return f"BandProjection({self.kind!r}, {self.radius:g})"

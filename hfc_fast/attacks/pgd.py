@@ -23,7 +23,7 @@ from hfc_fast.attacks._inputs import as_values, check_batch, check_count
 from hfc_fast.attacks._model import attack_loss, attack_mode, check_logits, forward_logits, is_fooled
 from hfc_fast.attacks.band import BandProjection
 from hfc_fast.attacks.result import AttackResult
-from hfc_fast.pgd_step import pgd_step_
+from hfc_fast.pgd_step import pgd_step_unchecked_
 
 __all__ = ["fgsm", "pgd"]
 
@@ -52,8 +52,14 @@ class _Attack:
         self.early_exit = early_exit
         self.forwards = self.backwards = 0
 
-    def clean_pass(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(B,) fooled before any attack, and the loss gradient at x0 when a step can reuse it."""
+    def clean_pass(self, given=None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B,) fooled before any attack, and the loss gradient at x0 when a step can reuse it; ``given`` is
+        ``(fooled, raw gradient)`` computed once for several calls on the same batch."""
+        if given is not None:
+            fooled, grad = given
+            if grad is not None and self.projection is not None:
+                grad = self.projection(grad)
+            return fooled, (None if self.random_start else grad)
         with_grad = not self.random_start
         x = self.x0.detach().requires_grad_(with_grad)
         with torch.set_grad_enabled(with_grad):
@@ -72,7 +78,7 @@ class _Attack:
         """The point the model sees: z itself, or x0 plus z's in-band perturbation kept in the box."""
         if self.projection is None:
             return z
-        delta = self.projection(z - x0).clamp(-eps, eps)
+        delta = self.projection.within(z - x0, eps)
         return (x0 + delta).clamp(self.lo, self.hi)
 
     def attack_ball(self, idx, eps, alpha, clean_grad, fooled_row, adv_row) -> None:
@@ -114,13 +120,13 @@ class _Attack:
                 z = z.detach()
                 if not bool(keep.all()):
                     z, grad, x0, y, live = z[keep], grad[keep], x0[keep], y[keep], live[keep]
-            pgd_step_(z, grad, x0, eps, alpha, lo, hi)
+            pgd_step_unchecked_(z, grad, x0, eps, alpha, lo, hi)  # eps and alpha checked on entry
 
 
 def pgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, alpha=None, steps: int = 10, random_start: bool = False,
         restarts: int = 1, targeted: bool = False, band=None, amp: bool = False, channels_last: bool = False,
         seed: int | None = None, lo: float = 0.0, hi: float = 1.0, return_adversarials: bool = False,
-        early_exit: bool = True) -> AttackResult:
+        early_exit: bool = True, clean: tuple | None = None) -> AttackResult:
     """L∞ projected gradient descent at one or several ε.
 
     Args:
@@ -137,7 +143,8 @@ def pgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, alpha=None, steps: int 
         targeted: move images towards class ``y`` instead of away from it.
         band: ``("low" | "high", r)`` keeps the perturbation in that frequency
             band every step (a low- or high-frequency-only attack); the
-            iterate is then ``clip(x0 + clip(P(δ), −ε, ε), lo, hi)``.
+            iterate is then ``clip(x0 + s·P(δ), lo, hi)`` with ``s = min(1, ε/‖P(δ)‖∞)`` per image
+            (a scaling, not a clip, so the perturbation stays in its band).
         amp: run the model under bfloat16 autocast; the perturbation,
             projection and clipping stay in the dtype of ``x``.
         channels_last: give the model channels-last images (convert the
@@ -149,6 +156,8 @@ def pgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, alpha=None, steps: int 
             iterate; ``False`` attacks every image (misclassified ones too)
             through every step at every ε and returns final iterates, what
             adversarial training wants (``fooled`` keeps its meaning).
+        clean: ``(fooled, gradient)`` of the clean pass (the loss gradient at x0, unprojected), when several
+            calls on one batch share it (:func:`hfc_fast.attacks.robustness_surface`).
 
     Returns:
         :class:`AttackResult` with ``fooled`` (E, B), ``robust_accuracy`` per ε,
@@ -176,7 +185,7 @@ def pgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, alpha=None, steps: int 
                      early_exit=early_exit)
     n_eps = len(eps_values)
     with attack_mode(model):
-        clean_fooled, clean_grad = attack.clean_pass()
+        clean_fooled, clean_grad = attack.clean_pass(clean)
         fooled = clean_fooled.unsqueeze(0).repeat(n_eps, 1)
         adversarials = x.detach().unsqueeze(0).repeat(n_eps, *([1] * x.dim())) if return_adversarials else None
         for k, (e, a) in enumerate(zip(eps_values, alphas, strict=True)):

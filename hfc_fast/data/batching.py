@@ -1,10 +1,14 @@
-"""Batches of a data set in a given order: in-memory data is sliced, other data sets go through a DataLoader."""
+"""Batches of a data set: in-memory data is sliced, other data sets go through a DataLoader; a rank's share of
+them under torch.distributed."""
 
 from __future__ import annotations
 
-import torch
-from torch.utils.data import DataLoader
+import math
 
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from hfc_fast._distributed import rank_and_world
 from hfc_fast.data.registry import TensorData
 
 
@@ -29,3 +33,21 @@ def index_batches(data, batches: list[int], batch_size: int, *, workers: int = 0
         return
     sampler = [list(range(i * batch_size, min(len(data), (i + 1) * batch_size))) for i in batches]
     yield from zip(batches, DataLoader(data, batch_sampler=sampler, num_workers=workers), strict=True)
+
+
+def rank_batches(data, batch_size: int, workers: int, start: int = 0):
+    """This rank's ``(batch number, (x, y))`` from batch ``start`` on, and how many there are (None when unknown).
+
+    ``data`` is a DataLoader (or any iterable of batches), a Dataset (batched here) or an ``(images, labels)``
+    pair. Under torch.distributed rank r takes the batches whose number is r modulo the world size.
+    """
+    rank, world = rank_and_world()
+    if isinstance(data, tuple | list) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
+        data = TensorData(data[0], data[1], 0)
+    if isinstance(data, Dataset) and hasattr(data, "__len__"):
+        n_batches = math.ceil(len(data) / batch_size)
+        mine = [i for i in range(start, n_batches) if i % world == rank]
+        return index_batches(data, mine, batch_size, workers=workers), len(mine)
+    total = len(data) if hasattr(data, "__len__") else None
+    mine = ((i, b) for i, b in enumerate(data) if i >= start and i % world == rank)
+    return mine, None if total is None else len([i for i in range(start, total) if i % world == rank])

@@ -121,20 +121,77 @@ def count_story(model, images, labels, split, *, batch_size: int = 500) -> int:
     return count
 
 
-def robustness_table(models: dict, batches, *, rhos=RHOS, eps=EPS, pgd_steps: int = 10, progress: bool = True):
-    """Rows ``{"model", "rho", "clean", "fgsm": [...], "pgd": [...]}`` for each model and ρ.
+def robustness_table(models: dict, batches, *, rhos=RHOS, eps=EPS, pgd_steps: int = 10, attacks=("fgsm", "pgd"),
+                     apgd_steps: int = 100, progress: bool = True):
+    """Rows ``{"model", "rho", "clean", <attack>: [per ε], ..., "worst": [per ε], "n"}`` for each model and ρ.
 
-    PGD uses step ε/4 without random start; smoothing is applied to a copy of each model.
+    PGD uses ``pgd_steps`` steps of ε/4 without random start, APGD ``apgd_steps`` iterations; ``worst`` counts an
+    image robust only if every attack failed. Smoothing is applied to a copy of each model.
     """
+    chosen = {name: name for name in attacks}
     rows = []
     for name, model in models.items():
         for rho in rhos:
             smoothed = smooth_first_conv(model, rho) if rho else model
-            report = robust_accuracy(smoothed, batches, ["fgsm", "pgd"], eps, progress=progress, steps=pgd_steps,
-                                     alpha=[e / 4 for e in eps])
-            rows.append({"model": name, "rho": rho, "clean": report.clean_accuracy,
-                         "fgsm": report.accuracy("fgsm"), "pgd": report.accuracy("pgd"), "n": report.n})
+            report = robust_accuracy(smoothed, batches, _attack_callables(chosen, eps, pgd_steps, apgd_steps), eps,
+                                     progress=progress)
+            rows.append({"model": name, "rho": rho, "clean": report.clean_accuracy, "n": report.n,
+                         **{a: report.accuracy(a) for a in attacks}, "worst": report.worst_case})
     return rows
+
+
+def _attack_callables(names: dict, eps, pgd_steps: int, apgd_steps: int) -> dict:
+    """name -> attack with this toolkit's Table 2 settings: PGD steps of ε/4 without random start, APGD with its
+    own schedule and a fixed seed."""
+    from functools import partial
+
+    from hfc_fast.attacks import apgd, fgsm, pgd
+
+    made = {"fgsm": fgsm, "pgd": partial(pgd, steps=pgd_steps, alpha=[e / 4 for e in sorted(eps)]),
+            "apgd-ce": partial(apgd, loss="ce", steps=apgd_steps, seed=0),
+            "apgd-dlr": partial(apgd, loss="dlr", steps=apgd_steps, seed=0),
+            "apgd-t": partial(apgd, loss="dlr-targeted", steps=apgd_steps, seed=0)}
+    unknown = [n for n in names if n not in made]
+    if unknown:
+        raise ValueError(f"--attacks must name some of {', '.join(made)}, got {', '.join(unknown)}")
+    return {n: made[names[n]] for n in names}
+
+
+def masking_checks(smoothed, source, batches, *, eps, large_eps: float = 0.3, steps=(10, 50),
+                   progress: bool = False) -> dict:
+    """Gradient-masking checks of a defended model (Athalye et al.'s and Carlini et al.'s usual list):
+
+    * ``monotone``: PGD robust accuracy does not rise with ε (over ``eps`` + ``large_eps``), nor with more
+      steps (``steps`` against each other, within one image of slack);
+    * ``large_eps``: at ``large_eps`` the worst case reaches about 0 (at most 2 % of the images);
+    * ``transfer``: PGD examples crafted on the undefended ``source`` do not beat the white-box attack on the
+      defended model (transfer accuracy >= white-box accuracy).
+    """
+    from functools import partial
+
+    from hfc_fast.attacks import pgd
+
+    grid = sorted(set(eps) | {large_eps})
+    few, many = (robust_accuracy(smoothed, batches, {"pgd": partial(pgd, steps=s, alpha=[e / 4 for e in grid])},
+                                 grid, progress=progress).accuracy("pgd") for s in steps)
+    n = sum(len(y) for _, y in batches)
+    worst = robust_accuracy(smoothed, batches, _attack_callables({"pgd": "pgd", "apgd-ce": "apgd-ce"}, [large_eps],
+                                                                 steps[-1], 100), [large_eps], progress=progress)
+    transfer_hits = 0
+    for x, y in batches:
+        crafted = pgd(source, x, y, max(eps), alpha=max(eps) / 4, steps=steps[0], early_exit=False,
+                      return_adversarials=True).adversarials[0]
+        with torch.no_grad():
+            transfer_hits += int((smoothed(crafted).argmax(1) == y).sum())
+    white = robust_accuracy(smoothed, batches, {"pgd": partial(pgd, steps=steps[0], alpha=max(eps) / 4)},
+                            [max(eps)], progress=progress).accuracy("pgd")[0]
+    monotone = all(a >= b - 1e-12 for a, b in zip(few, few[1:], strict=False)) and \
+        all(m <= f + 1 / max(n, 1) for f, m in zip(few, many, strict=True))
+    return {"eps": grid, "steps": list(steps), "pgd_few_steps": few, "pgd_many_steps": many, "monotone": monotone,
+            "large_eps": large_eps, "worst_at_large_eps": worst.worst_case[0],
+            "reaches_zero": worst.worst_case[0] <= 0.02, "transfer_eps": max(eps), "transfer": transfer_hits / n,
+            "white_box": white, "transfer_not_stronger": transfer_hits / n >= white - 1e-12,
+            "passed": monotone and worst.worst_case[0] <= 0.02 and transfer_hits / n >= white - 1e-12}
 
 
 def first_layer_features(model: nn.Module, shape) -> torch.Tensor:

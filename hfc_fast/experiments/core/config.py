@@ -58,6 +58,10 @@ class TrainConfig:
                                      kind="limit", minimum=1)
     test_limit: int | None = option(None, "use only the first N test images", kind="limit", minimum=1)
     eval_batch: int = option(500, "images per tracking batch (default 500)", kind="int", minimum=1)
+    band_noise: float = option(0.0, "also track test accuracy under noise of this L2 norm confined to each radial "
+                                    "band, beside white noise, every epoch (0: off)", minimum=0)
+    band_noise_images: int = option(1000, "test images of the band-noise tracking (default 1000)", kind="int",
+                                    minimum=1)
     seed: int = option(0, "seed of initialisation, shuffling and label permutation (default 0)", kind="int",
                        minimum=0)
     device: str = option("auto", "auto, cpu, cuda or cuda:N", kind="device")

@@ -183,11 +183,13 @@ class Experiment:
         return natural, adversarial
 
     # ------------------------------------------------------------------ data
-    def data(self, split: str = "test"):
-        """``split`` of the data set with the preset's limit: in memory, or a lazily read folder."""
+    def data(self, split: str = "test", limit: int | None = None):
+        """``split`` of the data set with the preset's limit (or ``limit`` when smaller): in memory, or a lazily
+        read folder."""
         c = self.base
         data = load_dataset(c.dataset, split, c.data_root, image_size=c.image_size)
-        limit = c.test_limit if split == "test" else c.train_limit
+        preset = c.test_limit if split == "test" else c.train_limit
+        limit = min(x for x in (preset, limit) if x is not None) if (preset, limit) != (None, None) else None
         if isinstance(data, TensorData):
             return data.subset(limit)
         if limit is not None and limit < len(data):

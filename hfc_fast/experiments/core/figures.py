@@ -360,3 +360,66 @@ def plot_panels(rows: list[tuple[int, list]], names: list[str], detections: dict
     for ax in axes.flat[len(names) * len(rows):]:
         ax.axis("off")
     return save_and_close(path, fig)
+
+
+# ---------------------------------------------------------------------- Fourier sensitivity (Yin et al.)
+def plot_fourier_maps(maps: dict, eps: float, path: Path) -> Path:
+    """One row per model: the error-rate map, the loss map and the one-pass (linearised) map, DC at the centre."""
+    rows = len(maps)
+    fig, axes = pyplot().subplots(rows, 3, figsize=(11, 3.4 * rows), squeeze=False)
+    for row, (name, m) in enumerate(maps.items()):
+        for col, (key, title, cmap) in enumerate((("error", "error rate", "magma"), ("loss", "mean loss", "viridis"),
+                                                  ("linearised", "|DFT(∇x L)| (one pass)", "cividis"))):
+            ax = axes[row][col]
+            image = torch.as_tensor(m[key], dtype=torch.float64)
+            h, w = image.shape
+            shown = ax.imshow(image.numpy(), cmap=cmap, extent=(-(w // 2) - 0.5, w - w // 2 - 0.5,
+                                                                h - h // 2 - 0.5, -(h // 2) - 0.5))
+            ax.set_title(f"{name}: {title}", fontsize=8)
+            ax.set_xlabel("fx")
+            ax.set_ylabel("fy")
+            fig.colorbar(shown, ax=ax, fraction=0.046)
+    fig.suptitle(f"Fourier heat maps at ε = {eps:g} (DC at the centre)")
+    return save_and_close(path, fig)
+
+
+def plot_band_profiles(profiles: dict, path: Path) -> Path:
+    """Accuracy under band-limited noise by annulus, one line per model; white noise and clean as lines."""
+    fig, ax = pyplot().subplots(figsize=(6.5, 3.8))
+    for i, (name, p) in enumerate(profiles.items()):
+        centres = [(a + b) / 2 for a, b in zip(p["edges"][:-1], p["edges"][1:], strict=True)]
+        ax.plot(centres, p["accuracy"], "o-", color=f"C{i}", label=f"{name}: band noise")
+        ax.axhline(p["white"], color=f"C{i}", ls="--", lw=1, label=f"{name}: white noise")
+        ax.axhline(p["clean"], color=f"C{i}", ls=":", lw=1, label=f"{name}: clean")
+    ax.set_xlabel("radius of the noise band (cycles per image)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, ncol=2)
+    ax.set_title(f"Noise of L2 norm {next(iter(profiles.values()))['eps']:g} confined to radial bands", fontsize=9)
+    return save_and_close(path, fig)
+
+
+def plot_surfaces(surfaces: dict, path: Path) -> Path:
+    """Per model, robust accuracy over ε (x) and band radius (y) for the LFC and the HFC band, the full-spectrum
+    attack as the colour bar's reference line."""
+    fig, axes = pyplot().subplots(len(surfaces), 2, figsize=(10, 3.6 * len(surfaces)), squeeze=False)
+    for row, (name, s) in enumerate(surfaces.items()):
+        for col, band in enumerate(("low", "high")):
+            ax = axes[row][col]
+            grid = torch.tensor([s[band][k] for k in s[band]])
+            shown = ax.imshow(grid.numpy(), cmap="viridis", vmin=0, vmax=1, aspect="auto", origin="lower")
+            ax.set_xticks(range(len(s["eps"])), [f"{e:g}" for e in s["eps"]], fontsize=7)
+            ax.set_yticks(range(len(s[band])), list(s[band]), fontsize=7)
+            ax.set_xlabel("ε")
+            ax.set_ylabel("band radius r")
+            kind = "LFC band (d < r)" if band == "low" else "HFC band (d >= r)"
+            ax.set_title(f"{name}: PGD in the {kind}", fontsize=8)
+            for i in range(grid.shape[0]):
+                for j in range(grid.shape[1]):
+                    ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                            color="white" if grid[i, j] < 0.5 else "black")
+            fig.colorbar(shown, ax=ax, fraction=0.046, label="robust accuracy")
+        axes[row][0].annotate("full spectrum: " + ", ".join(f"{v:.2f}" for v in s["full"]), (0, -0.3),
+                              xycoords="axes fraction", fontsize=7)
+    return save_and_close(path, fig)

@@ -81,21 +81,25 @@ def markdown_table(header: list[str], rows: list[list]) -> list[str]:
 
 
 def robustness_csv(rows: list[dict]) -> str:
-    """Table 2 rows (model, rho, clean, fgsm and pgd per ε) as CSV."""
-    header = ["model", "rho", "clean"] + [f"fgsm_{e}" for e in EPS] + [f"pgd_{e}" for e in EPS]
-    return csv_text(header, [[r["model"], f"{r['rho']:g}", float(r["clean"]), *map(float, r["fgsm"]),
-                              *map(float, r["pgd"])] for r in rows])
+    """Table 2 rows (model, rho, clean, each attack's and the worst case's accuracy per ε) as CSV."""
+    attacks = [k for k in rows[0] if k not in ("model", "rho", "clean", "n", "seed")]
+    header = ["model", "rho", "clean"] + [f"{a}_{e}" for a in attacks for e in EPS]
+    return csv_text(header, [[r["model"], f"{r['rho']:g}", float(r["clean"]),
+                              *(float(v) for a in attacks for v in r[a])] for r in rows])
 
 
 def table2_lines(rows: list[dict]) -> list[str]:
-    """Table 2 rows beside the paper's numbers, as a markdown table (one column per ε)."""
+    """Table 2 rows beside the paper's numbers, as a markdown table (one column per ε): FGSM, PGD and, when
+    more attacks ran, the per-sample worst case over all of them."""
     eps = [f"{e:g}" for e in EPS]
-    header = ["model", "ρ", "clean", *(f"FGSM {e}" for e in eps), *(f"PGD {e}" for e in eps), "paper: clean",
-              "paper: FGSM", "paper: PGD"]
+    stronger = any(k.startswith("apgd") for k in rows[0])
+    header = ["model", "ρ", "clean", *(f"FGSM {e}" for e in eps), *(f"PGD {e}" for e in eps),
+              *(f"worst case {e}" for e in eps if stronger), "paper: clean", "paper: FGSM", "paper: PGD"]
     table = []
     for r in rows:
         paper = TABLE2.get(r["model"], {}).get(r["rho"])
         theirs = [paper[0], " / ".join(f"{v:.3f}" for v in paper[1]), " / ".join(f"{v:.3f}" for v in paper[2])] \
             if paper else ["", "", ""]
-        table.append([r["model"], f"{r['rho']:g}", r["clean"], *r["fgsm"], *r["pgd"], *theirs])
+        table.append([r["model"], f"{r['rho']:g}", r["clean"], *r["fgsm"], *r["pgd"], *(r["worst"] if stronger else []),
+                      *theirs])
     return markdown_table(header, table)

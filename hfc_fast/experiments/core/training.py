@@ -34,6 +34,7 @@ from hfc_fast.experiments.core.figures import plot_tracking
 from hfc_fast.experiments.core.files import remove_temporary_files, save_torch, write_text
 from hfc_fast.experiments.core.model_sources import checkpoint_state
 from hfc_fast.experiments.core.rundir import CHECKPOINT, RunDirectory
+from hfc_fast.fourier import band_noise_profile
 from hfc_fast.models.registry import build_model
 from hfc_fast.radius import check_fits, scaled_radii
 from hfc_fast.tracking import track_frequencies
@@ -220,6 +221,13 @@ def repair_finished(folder: Path, state: dict) -> None:
         rundir.release()
 
 
+def _first(data, n: int):
+    """The first ``n`` items of a data set."""
+    if isinstance(data, TensorData):
+        return data.subset(n)
+    return data if n >= len(data) else torch.utils.data.Subset(data, range(n))
+
+
 def _tracked_subset(data, n: int | None, seed: int):
     """A fixed random subset of ``n`` training images (all when ``n`` is None or larger)."""
     if n is None or n >= len(data):
@@ -331,9 +339,13 @@ class Run(Trainer):
         seconds = time.perf_counter() - started
         c = self.config
         kwargs = dict(batch_size=c.eval_batch, amp=c.amp, device=self.dist.device, workers=c.workers)
-        return {"train_seconds": seconds,
-                "train": track_frequencies(self.core, self.tracked_train, self.radii, **kwargs),
-                "test": track_frequencies(self.core, self.test_set, self.radii, **kwargs)}
+        record = {"train_seconds": seconds,
+                  "train": track_frequencies(self.core, self.tracked_train, self.radii, **kwargs),
+                  "test": track_frequencies(self.core, self.test_set, self.radii, **kwargs)}
+        if c.band_noise > 0:
+            record["band_noise"] = band_noise_profile(self.core, _first(self.test_set, c.band_noise_images),
+                                                      c.band_noise, seed=c.seed, **kwargs)
+        return record
 
     # ------------------------------------------------------------------ files
     def checkpoint_extra(self) -> dict:
