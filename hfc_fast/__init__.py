@@ -28,6 +28,7 @@ from hfc_fast.pgd_step import pgd_step_, pgd_step_reference_
 from hfc_fast.smoothing import first_conv, smooth_first_conv, smooth_kernels, smooth_kernels_reference
 from hfc_fast.spectrum import (
     high_frequency_share,
+    high_frequency_shares,
     kernel_spectra,
     radial_bin_count,
     radial_power_spectrum,
@@ -55,6 +56,7 @@ __all__ = [
     "frequency_split_reference",
     "heat_map_frequencies",
     "high_frequency_share",
+    "high_frequency_shares",
     "high_pass",
     "kernel_spectra",
     "linearised_map",

@@ -11,8 +11,8 @@ from hfc_fast._checks import check_image
 from hfc_fast._interop import array_interop
 from hfc_fast.radius import frequency_grid
 
-__all__ = ["high_frequency_share", "kernel_spectra", "radial_bin_count", "radial_power_spectrum",
-           "radial_power_spectrum_reference"]
+__all__ = ["high_frequency_share", "high_frequency_shares", "kernel_spectra", "radial_bin_count",
+           "radial_power_spectrum", "radial_power_spectrum_reference"]
 
 KERNEL_SPECTRUM_SIZE = 16  # kernels are zero-padded to this size before their DFT
 
@@ -85,16 +85,32 @@ def kernel_spectra(weight: torch.Tensor, size: int = KERNEL_SPECTRUM_SIZE) -> to
     return torch.fft.fftshift(spectrum.abs().square(), dim=(-2, -1))
 
 
+def _high_and_total(weight: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Energy above half the Nyquist frequency and in all, per (kh, kw) slice of ``weight`` zero-padded to
+    size×size (float64, shape ``weight.shape[:-2]``)."""
+    power = torch.fft.fft2(weight.detach().double(), s=(size, size)).abs().square()
+    high = frequency_grid(size, size, device=power.device) > (size / 4) ** 2
+    return power[..., high].sum(-1), power.sum((-2, -1))
+
+
 def high_frequency_share(weight: torch.Tensor, size: int = KERNEL_SPECTRUM_SIZE) -> float:
     """Share of the energy of ``weight`` (..., kh, kw), zero-padded to size×size, above half the
     Nyquist frequency (``d > size / 4`` cycles per image, i.e. > 0.25 cycles per pixel).
 
     Lower is smoother; a constant kernel gives 0 (paper Fig 7's "smoother" kernels).
     """
-    power = torch.fft.fft2(weight.detach().double(), s=(size, size)).abs().square()
-    high = frequency_grid(size, size, device=power.device) > (size / 4) ** 2
-    total = float(power.sum())
-    return float(power[..., high].sum()) / total if total > 0 else 0.0
+    high, total = _high_and_total(weight, size)
+    total = float(total.sum())
+    return float(high.sum()) / total if total > 0 else 0.0
+
+
+def high_frequency_shares(weight: torch.Tensor, size: int = KERNEL_SPECTRUM_SIZE) -> torch.Tensor:
+    """:func:`high_frequency_share` of each item along the first dimension of ``weight`` (N, ..., kh, kw):
+    one filter (over its input channels) or one image (over its channels) each; (N,) float64."""
+    if weight.dim() < 3:
+        raise ValueError(f"weight must be (N, ..., kh, kw) with N items, got shape {tuple(weight.shape)}")
+    high, total = (t.flatten(1).sum(1) for t in _high_and_total(weight, size))
+    return torch.where(total > 0, high / total.clamp_min(1e-300), torch.zeros_like(total))
 
 
 if _ext.LOADED:

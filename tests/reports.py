@@ -25,3 +25,22 @@ def check_tables(text: str) -> int:
         for row in table[1:]:
             assert len(row) == len(header), f"{len(row)} cells under a {len(header)}-column header: {row}"
     return len(tables)
+
+
+def check_verdicts(results: dict, *, seeds: int, count: int) -> list[dict]:
+    """``count`` verdicts, each read from its parts' intervals by the three-way rule, over ``seeds`` seeds."""
+    from hfc_fast.stats import Effect, three_way
+
+    verdicts = results["verdicts"]
+    assert len(verdicts) == count, [v["claim"] for v in verdicts]
+    for v in verdicts:
+        states = []
+        for p in v["parts"]:
+            e = Effect(**p["effect"])
+            assert e.low <= e.estimate <= e.high and e.seeds == seeds, (v["claim"], e)
+            assert p["verdict"] == three_way(e, expect=p["expect"])
+            states.append(p["verdict"])
+        expected = "supported" if set(states) == {"supported"} else \
+            "contradicted" if "contradicted" in states else "inconclusive"
+        assert v["verdict"] == expected and v["seeds"] == seeds
+    return verdicts

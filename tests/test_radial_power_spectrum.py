@@ -89,6 +89,18 @@ def test_high_frequency_share_against_a_loop():
     assert hfc_fast.high_frequency_share(w) == pytest.approx(high / power.sum(), rel=1e-12)
 
 
+def test_high_frequency_shares_per_item_against_a_loop():
+    w = torch.randn(5, 3, 3, 3, dtype=torch.float64)
+    w[2] = 0  # an empty filter has share 0
+    power = np.abs(np.fft.fft2(w.numpy(), s=(16, 16))) ** 2
+    for k, share in enumerate(hfc_fast.high_frequency_shares(w).tolist()):
+        high = sum(power[k, :, i, j].sum() for i in range(16) for j in range(16)
+                   if np.hypot(min(i, 16 - i), min(j, 16 - j)) > 4)
+        assert share == (0.0 if k == 2 else pytest.approx(high / power[k].sum(), rel=1e-12))
+    with pytest.raises(ValueError, match="weight"):
+        hfc_fast.high_frequency_shares(torch.ones(3, 3))
+
+
 @pytest.mark.cuda
 @pytest.mark.parametrize("shape", [(3, 17, 12), (2, 3, 32, 32), (1, 1, 224, 224)])
 def test_cuda_matches_the_reference(shape):

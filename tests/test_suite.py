@@ -29,7 +29,7 @@ from hfc_fast.experiments.core.analyses import (
 )
 from hfc_fast.experiments.core.model_sources import load_run
 
-from reports import check_tables
+from reports import check_tables, check_verdicts
 
 needs_fmnist = pytest.mark.skipif(not (FASHION_MNIST_ROOT / "t10k-images-idx3-ubyte.gz").exists(),
                                   reason="Debian's dataset-fashion-mnist is not installed")
@@ -115,8 +115,9 @@ def test_table1(tmp_path):
     assert {(r["band"], r["paper_radius"]) for r in rows} == {(b, r) for b in ("lfc", "hfc") for r in (4, 8, 12, 16)}
     assert all(in_unit(r["train_acc"]) and in_unit(r["test_acc"]) for r in rows)
     assert [r["radius"] for r in rows[:4]] == [3.5, 7.0, 10.5, 14.0]
-    (v,) = results["verdicts"]
-    assert v["seeds"] == 1 and v["seeds_holding"] in (0, 1) and v["supported"] == (v["seeds_holding"] == 1)
+    (v,) = check_verdicts(results, seeds=1, count=1)
+    lfc, hfc_ = ([r["test_acc"] for r in rows if r["band"] == b] for b in ("lfc", "hfc"))
+    assert v["parts"][0]["effect"]["estimate"] == pytest.approx(sum(lfc) / 4 - sum(hfc_) / 4, abs=1 / 150)
     assert "0.6167" in report or "0.617" in report  # the paper's Table 1 beside ours
     assert (out / "table1.csv").read_text().count("\n") == 9
 
@@ -127,8 +128,11 @@ def test_shuffle_with_two_seeds(tmp_path):
     assert hfc(["shuffle", "--out", str(out), "--seeds", "2", *TINY]) == 0
     results, report = check_run(out, ["shuffle-s0.png", "shuffle-s1.png"])
     assert len(results["first_epoch_train_lfc"]["natural"]) == 2
-    (v,) = results["verdicts"]
-    assert v["seeds"] == 2 and "of 2 seeds" in report
+    (v,) = check_verdicts(results, seeds=2, count=1)
+    first = results["first_epoch_train_lfc"]
+    assert v["parts"][0]["effect"]["estimate"] == pytest.approx(
+        (sum(first["natural"]) - sum(first["shuffled"])) / 2, abs=1 / 100)  # up to rounding to whole images
+    assert "× 2 seeds" in report
     permutation = torch.load(out / "runs" / "shuffled-s1" / "label_permutation.pt", weights_only=True)
     assert sorted(permutation.tolist()) == list(range(200))
 
@@ -146,8 +150,15 @@ def test_heuristics(tmp_path):
     for finals in groups.values():
         for f in finals.values():
             assert in_unit(f["train"]) and in_unit(f["test"]) and f["gap"] == pytest.approx(f["train"] - f["test"])
-    config = json.loads((out / "runs" / "heuristics-mixup-0-5" / "config.json").read_text())
+    config = json.loads((out / "runs" / "heuristics-mixup-0-5-s0" / "config.json").read_text())
     assert config["mixup"] == 0.5 and config["model"] == "small_cnn"
+    batch, mixup, batchnorm = check_verdicts(results, seeds=1, count=3)
+    hfc_mean = {n: sum(f["test_hfc"].values()) / len(f["test_hfc"]) for g in groups.values() for n, f in g.items()}
+    assert batch["parts"][0]["effect"]["estimate"] == pytest.approx(hfc_mean["batch 25"] - hfc_mean["batch 400"],
+                                                                    abs=1 / 100)
+    assert mixup["parts"][0]["effect"]["estimate"] == pytest.approx(hfc_mean["mixup 0.5"] - hfc_mean["vanilla"],
+                                                                    abs=1 / 100)
+    assert len(batchnorm["parts"]) == 2
 
 
 @needs_fmnist
@@ -156,7 +167,12 @@ def test_bn_lfc(tmp_path):
     assert hfc(["bn-lfc", "--out", str(out), "--paper-radii", "4,12", *TINY]) == 0
     results, _ = check_run(out, ["bn_lfc.png"])
     assert len(results["final"]) == 4
-    with_bn = json.loads((out / "runs" / "lfc-r4-bn" / "config.json").read_text())
+    (v,) = check_verdicts(results, seeds=1, count=1)
+    first = {bn: [f["first_epoch_train"] for k, f in results["final"].items() if ("with " in k) == bn]
+             for bn in (True, False)}
+    assert v["parts"][0]["effect"]["estimate"] == pytest.approx(sum(first[True]) / 2 - sum(first[False]) / 2,
+                                                                abs=1 / 200)
+    with_bn = json.loads((out / "runs" / "lfc-r4-bn-s0" / "config.json").read_text())
     assert with_bn["batchnorm"] is True and with_bn["train_band"] == "lfc" and with_bn["train_radius"] == 3.5
 
 
@@ -169,6 +185,8 @@ def test_kernels_and_robustness_share_their_models(tmp_path):
     assert all(in_unit(v) for v in results["mean"].values())
     # smoothing lowers the high-frequency share (a low-pass of the kernels)
     assert results["mean"]["natural ρ=1"] < results["mean"]["natural"]
+    (v,) = check_verdicts(results, seeds=1, count=1)
+    assert v["parts"][0]["unit"] == "filters" and v["parts"][0]["effect"]["units"] == 2 * 16  # two models' filters
 
     out = tmp_path / "r"
     assert hfc(["robustness", "--out", str(out), "--attack-images", "100", *TINY]) == 0
@@ -179,6 +197,12 @@ def test_kernels_and_robustness_share_their_models(tmp_path):
         assert all(p <= c + 1e-9 for p, c in zip(r["pgd"], [r["clean"]] * 3, strict=True))
     assert "0.856" in (out / "report.md").read_text()
     assert (out / "robustness.csv").read_text().count("\n") == 11
+    trade, survives, unmasked = check_verdicts(results, seeds=1, count=3)
+    plain, smooth = (next(r for r in results["mean"] if r["model"] == "natural" and r["rho"] == rho) for rho in (0, 1))
+    assert [p["effect"]["estimate"] for p in trade["parts"]] == pytest.approx(
+        [smooth["clean"] - plain["clean"], smooth["pgd"][-1] - plain["pgd"][-1]])
+    assert survives["parts"][0]["effect"]["estimate"] == pytest.approx(smooth["worst"][-1] - plain["worst"][-1])
+    assert len(unmasked["parts"]) == 3
 
 
 @needs_fmnist
@@ -188,6 +212,10 @@ def test_svd(tmp_path):
     results = json.loads((out / "results.json").read_text())
     for row in results["rows"]:
         assert 0 <= row["fft_count"] <= 150 and 0 <= row["svd_count"] <= 150 and 1 <= row["mean_rank"] <= 28
+    (v,) = check_verdicts(results, seeds=1, count=1)
+    rows = results["rows"]
+    assert v["parts"][0]["effect"]["estimate"] == pytest.approx(
+        sum(r["fft_count"] - r["svd_count"] for r in rows) / (len(rows) * 150))
     assert "much fewer images" in (out / "report.md").read_text()
 
 
@@ -203,6 +231,11 @@ def test_archs(tmp_path):
     for m in models.values():
         assert in_unit(m["perturbation_hf_share"]) and in_unit(m["features_hf_share"]) and in_unit(m["robust_acc"])
         assert len(m["perturbation"]) == len(m["features"]) == 20  # radial bins of a 28×28 image
+        assert len(m["perturbation_hf_shares"]) == 60 and all(in_unit(v) for v in m["perturbation_hf_shares"])
+    order, local = check_verdicts(results, seeds=1, count=2)
+    assert len(order["parts"]) == 2 and len(local["parts"]) == 2
+    share = {k: sum(m["perturbation_hf_shares"]) / 60 for k, m in models.items()}
+    assert local["parts"][1]["effect"]["estimate"] == pytest.approx(share["local conv k=3"] - share["ViT"])
 
 
 @needs_fmnist
@@ -211,11 +244,15 @@ def test_masks(tmp_path):
     args = ["masks", "--out", str(out), "--mask-steps", "20", "--mask-images", "100", *TINY]
     assert hfc(args) == 0
     results, _ = check_run(out, ["masks.png"])
-    assert set(results) >= {"naive", "adversarial", "augmented"}
+    assert set(results["models"]) == {"naive", "adversarial", "augmented"}
     for name in ("naive", "adversarial", "augmented"):
-        r = results[name]
+        (r,) = results["models"][name]
         assert all(in_unit(v) for v in r["by_radius"]) and in_unit(r["high_frequency_mass"])
         assert in_unit(r["accuracy_masked"]) and in_unit(r["accuracy_complement"])
+    (v,) = check_verdicts(results, seeds=1, count=1)
+    (naive,) = results["models"]["naive"]
+    assert v["parts"][0]["effect"]["estimate"] == pytest.approx(naive["accuracy_masked"] - naive["accuracy_complement"])
+    assert (out / "runs" / "natural-s0").is_dir()  # the naive model is hfc robustness's natural model
     config = json.loads((out / "runs" / "augmented-s0" / "config.json").read_text())
     assert config["augment"] == "affine"
 
@@ -230,6 +267,10 @@ def test_implicit_bias(tmp_path):
         assert final[model]["train_acc"] > 0.9  # separable data, fitted
     rows = (out / "curves-s0.csv").read_text().splitlines()
     assert rows[0].startswith("model,step") and len(rows) == 1 + 2 * 101
+    (v,) = check_verdicts(results, seeds=1, count=1)
+    e = v["parts"][0]["effect"]
+    assert e["estimate"] == e["low"] == e["high"] == pytest.approx(
+        final["linear fully connected"]["ratio"] - final["linear conv"]["ratio"])  # one seed, one value
 
 
 @needs_fmnist

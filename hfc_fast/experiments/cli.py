@@ -36,6 +36,7 @@ COMMANDS = {
     "archs": "archs",
     "masks": "masks",
     "implicit-bias": "implicit_bias",
+    "claims": "claims",
     "detect": "detect",
     "detect train": "detect_train",
     "report": "report",
@@ -102,8 +103,7 @@ def interrupted(name: str, args, options: Options) -> str:
 
 
 def main(argv=None) -> int:
-    from hfc_fast.experiments.core.experiment import Experiment
-    from hfc_fast.experiments.core.rundir import RunDirectory
+    from hfc_fast.experiments.core.experiment import resolve_args, run_command
 
     parser, options = build_parser()
     try:
@@ -113,24 +113,16 @@ def main(argv=None) -> int:
     name = _command_name(args)
     module = command_module(name)
     try:
-        recorded = None
-        if getattr(module, "RUN_DIRECTORY", True):
-            out = getattr(args, "out", options[name].defaults.get("out"))
-            recorded = RunDirectory(out).saved()
-            recorded = recorded if recorded and recorded.get("command") == name else None
-        given, resolved = options[name].resolve(args, recorded)
-        args = argparse.Namespace(**{**vars(args), **resolved})
-        if hasattr(module, "check_args"):
-            module.check_args(args)
+        given, args = resolve_args(name, module, options[name], args)
         if not getattr(module, "RUN_DIRECTORY", True):
             return module.run(None, args) or 0
-        with Experiment(name, args, given=given, resumable=getattr(module, "RESUMABLE", ("device",)),
-                        preset=getattr(module, "PRESET", None)) as exp:
-            results = module.run(exp, args)
-            if results is not None and exp.dist.is_main:
-                summary = getattr(module, "summary", None)
-                lines = summary(results, args) if summary else default_summary(results, args.out)
-                print("\n".join(lines))
+
+        def summary(results, args):
+            lines = module.summary(results, args) if hasattr(module, "summary") else \
+                default_summary(results, args.out)
+            print("\n".join(lines))
+
+        run_command(name, module, args, given, summary=summary)
         return 0
     except (ValueError, OSError) as err:  # bad input or a file that cannot be read or written: one line
         message = one_line(err)

@@ -31,6 +31,13 @@ _MODELS: dict[str, tuple[Callable[..., nn.Module], bool, bool]] = {
 MODELS = tuple(_MODELS)
 
 
+def default_batchnorm(name: str) -> bool:
+    """Whether model ``name`` has BatchNorm when ``batchnorm`` is not given."""
+    if name not in _MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {name!r}")
+    return _MODELS[name][2]
+
+
 def build_model(name: str, *, in_channels: int = 3, num_classes: int = 10, image_size: int = 32,
                 batchnorm: bool | None = None, dropout: float = 0.0, init: str = "xavier", **options) -> nn.Module:
     """A freshly initialised model of the zoo.

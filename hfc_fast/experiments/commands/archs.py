@@ -8,11 +8,14 @@ energy above half the Nyquist frequency as one number per model.
 
 from __future__ import annotations
 
+import torch
+
 from hfc_fast.experiments.core import analyses, figures, paper
 from hfc_fast.experiments.core.experiment import add_experiment_options
 from hfc_fast.experiments.core.options import Spec
 from hfc_fast.experiments.core.pages import markdown_table
-from hfc_fast.experiments.core.verdicts import mean, verdict, verdict_lines
+from hfc_fast.experiments.core.verdicts import mean, part, verdict, verdict_lines
+from hfc_fast.stats import effect_interval
 
 HELP = "Caro et al.: perturbation spectra of FC, local-conv and ViT models"
 
@@ -36,18 +39,29 @@ def add_arguments(options) -> None:
     add_experiment_options(options, "archs")
 
 
-def _orderings(share: dict) -> tuple[bool, bool]:
-    """Whether the perturbation HF shares fall as the convolution kernel grows, and whether the most local
-    convolution is above the fully connected model and the ViT."""
-    convs = [share[k] for k in share if k.startswith("local conv")] + [share["full-width conv"]]
-    return (all(a > b for a, b in zip(convs, convs[1:], strict=False)),
-            convs[0] > share["fully connected"] and convs[0] > share["ViT"])
+def claims(results: dict, budget: str) -> list[dict]:
+    """Caro et al.'s two claims, from each seed's per-image perturbation high-frequency shares: each convolution
+    above the next larger kernel's, and the most local one above the fully connected model and the ViT."""
+    names = list(next(iter(results.values())))
+    convs = [k for k in names if k.startswith("local conv")] + ["full-width conv"]
+
+    def minus(a, b):
+        return part(f"perturbation HF share per image, {a} − {b}", effect_interval(
+            [torch.tensor(r[a]["perturbation_hf_shares"]) - torch.tensor(r[b]["perturbation_hf_shares"])
+             for r in results.values()]))
+
+    means = {n: mean(r[n]["perturbation_hf_share"] for r in results.values()) for n in names}
+    numbers = "high-frequency share of perturbation energy: " + ", ".join(f"{n} {v:.3f}" for n, v in means.items())
+    return [verdict(paper.KERNEL_ORDER_CLAIM, [minus(a, b) for a, b in zip(convs, convs[1:], strict=False)],
+                    numbers=numbers, paper=paper.ARCHS_PAPER, budget=budget),
+            verdict(paper.LOCAL_VS_OTHERS_CLAIM, [minus(convs[0], "fully connected"), minus(convs[0], "ViT")],
+                    numbers=numbers, paper=paper.ARCHS_PAPER, budget=budget)]
 
 
 def run(exp, args) -> dict:
     shape = exp.test_set().image_shape
     batches = exp.batches(args.attack_images, size=250)
-    results, by_kernel, against_others = {}, [], []
+    results = {}
     for seed in exp.seeds:
         seed_results = {}
         for name, settings in architectures(shape[-1]).items():
@@ -61,14 +75,9 @@ def run(exp, args) -> dict:
         exp.figure(figures.plot_spectra, f"spectra-s{seed}.png", seed_results,
                    f"PGD ε = {args.eps:g} perturbations and first-layer features (seed {seed})")
         results[str(seed)] = seed_results
-        kernel_order, local_first = _orderings({k: v["perturbation_hf_share"] for k, v in seed_results.items()})
-        by_kernel.append(kernel_order)
-        against_others.append(local_first)
     table = [[n, *(mean(results[str(s)][n][k] for s in exp.seeds) for k in
                    ("test_acc", "robust_acc", "perturbation_hf_share", "features_hf_share"))] for n in results["0"]]
-    numbers = "high-frequency share of perturbation energy: " + ", ".join(f"{r[0]} {r[3]:.3f}" for r in table)
-    verdicts = [verdict(paper.KERNEL_ORDER_CLAIM, by_kernel, numbers),
-                verdict(paper.LOCAL_VS_OTHERS_CLAIM, against_others, numbers)]
+    verdicts = claims(results, f"{exp.base.epochs} epochs per model")
     report = "\n".join([
         "# Locality and high-frequency perturbations (Caro et al. 2020)", "",
         f"Each model trained {exp.base.epochs} epochs on {exp.base.dataset}; L∞ PGD ε = {args.eps:g}, {args.steps} "

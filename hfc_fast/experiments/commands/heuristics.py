@@ -8,6 +8,7 @@ from hfc_fast.experiments.core import figures, paper
 from hfc_fast.experiments.core.experiment import add_experiment_options
 from hfc_fast.experiments.core.options import Spec
 from hfc_fast.experiments.core.pages import csv_text, markdown_table
+from hfc_fast.experiments.core.verdicts import accuracy_part, mean, verdict, verdict_lines
 from hfc_fast.radius import radius_key
 
 HELP = "Figs 4-5: batch size, dropout, mixup, BatchNorm, adversarial training, architectures, optimizers"
@@ -37,26 +38,53 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name).strip("-")
 
 
+def final(histories: list[list[dict]], keys: list[str]) -> dict:
+    """A variant's last-epoch numbers, averaged over its seeds' histories."""
+    last = [h[-1] for h in histories]
+    train, test = mean(h["train"]["acc"] for h in last), mean(h["test"]["acc"] for h in last)
+    return {"train": train, "test": test, "gap": train - test,
+            "test_lfc": {k: mean(h["test"]["lfc"][k] for h in last) for k in keys},
+            "test_hfc": {k: mean(h["test"]["hfc"][k] for h in last) for k in keys}}
+
+
+def claims(histories: dict, budget: str) -> list[dict]:
+    """The claims of Figs 4–5 whose variants ran: test accuracy on the HFC (or LFC) averaged over radii, one
+    variant minus another."""
+    def uptake(name, band):
+        return [[mean(h[-1]["test"][band].values())] for h in histories[name]]
+
+    verdicts = []
+    for claim, comparisons in paper.HEURISTICS_CLAIMS.items():
+        if all(a in histories and b in histories for a, b, _ in comparisons):
+            n = histories[comparisons[0][0]][0][-1]["test"]["n"]
+            verdicts.append(verdict(claim, [accuracy_part(f"test accuracy on the {band.upper()} (mean over radii), "
+                                                          f"{a} − {b}", uptake(a, band), uptake(b, band), n)
+                                            for a, b, band in comparisons], budget=budget,
+                                    paper=paper.HEURISTICS_PAPER))
+    return verdicts
+
+
 def run(exp, args) -> dict:
     table = groups(exp.base.lr)
     chosen = list(dict.fromkeys(args.groups))
     radii = exp.scaled_radii()
     keys = [radius_key(r) for r in radii]
-    results, rows, lines = {}, [], []
+    results, rows, lines, everything = {}, [], [], {}
     trained = {}  # variants of different groups that are the same run (batch 100, adam: the vanilla set-up) train once
     for group in chosen:
         histories = {}
         for name, changes in table[group].items():
-            config = exp.config(radii=radii, **changes)
-            signature = json.dumps(config.to_dict(), sort_keys=True)
-            if signature not in trained:
-                trained[signature] = exp.trained(f"{group}-{_slug(name)}", config)[1]
-            histories[name] = trained[signature]
-        exp.figure(figures.plot_variants, f"{group}.png", histories, title=group.replace("_", " "))
-        finals = {name: {"train": h[-1]["train"]["acc"], "test": h[-1]["test"]["acc"],
-                         "gap": h[-1]["train"]["acc"] - h[-1]["test"]["acc"], "test_lfc": h[-1]["test"]["lfc"],
-                         "test_hfc": h[-1]["test"]["hfc"]} for name, h in histories.items()}
-        rows += [[group, n, histories[n][-1]["epoch"], f["train"], f["test"], f["gap"],
+            for seed in exp.seeds:
+                config = exp.config(radii=radii, seed=seed, **changes)
+                signature = json.dumps(config.to_dict(), sort_keys=True)
+                if signature not in trained:
+                    trained[signature] = exp.trained(f"{group}-{_slug(name)}-s{seed}", config)[1]
+                histories.setdefault(name, []).append(trained[signature])
+        everything.update(histories)
+        exp.figure(figures.plot_variants, f"{group}.png", {n: h[0] for n, h in histories.items()},
+                   title=f"{group.replace('_', ' ')} (seed 0)")
+        finals = {name: final(h, keys) for name, h in histories.items()}
+        rows += [[group, n, histories[n][0][-1]["epoch"], f["train"], f["test"], f["gap"],
                   *(f["test_lfc"][k] for k in keys), *(f["test_hfc"][k] for k in keys)] for n, f in finals.items()]
         results[group] = finals
         lines += [f"## {group.replace('_', ' ')}", "", f"![{group}]({group}.png)", "",
@@ -67,10 +95,12 @@ def run(exp, args) -> dict:
     exp.write_text("heuristics.csv", csv_text(["group", "variant", "epochs", "train", "test", "gap",
                                                *(f"test_lfc_r{k}" for k in keys), *(f"test_hfc_r{k}" for k in keys)],
                                               rows))
+    verdicts = claims(everything, f"{exp.base.epochs} epochs per model")
     report = "\n".join([
         "# Training heuristics and LFC/HFC (Figs 4–5, other tests)", "",
         f"Each variant changes one setting of the vanilla run ({exp.base.model}, {exp.base.optimizer} "
-        f"{exp.base.lr:g}, batch {exp.base.batch_size}, {exp.base.epochs} epochs, {exp.base.dataset}). Panels: train "
-        "and test accuracy on the originals, test accuracy on the LFC (solid) and HFC (dotted); final values below.",
-        "", *lines])
-    return exp.finish({"groups": results, "radii": radii}, report)
+        f"{exp.base.lr:g}, batch {exp.base.batch_size}, {exp.base.epochs} epochs, {exp.base.dataset}); "
+        f"{len(exp.seeds)} seed(s), means in the tables. Panels: train and test accuracy on the originals, test "
+        "accuracy on the LFC (solid) and HFC (dotted); final values below.", "", *lines,
+        *(["## Verdicts", "", *verdict_lines(verdicts), ""] if verdicts else [])])
+    return exp.finish({"groups": results, "radii": radii, "verdicts": verdicts}, report)

@@ -14,7 +14,8 @@ from hfc_fast.experiments.core import analyses, figures, paper
 from hfc_fast.experiments.core.experiment import add_experiment_options
 from hfc_fast.experiments.core.options import Spec
 from hfc_fast.experiments.core.pages import csv_text, markdown_table
-from hfc_fast.experiments.core.verdicts import mean, verdict, verdict_lines
+from hfc_fast.experiments.core.verdicts import mean, part, verdict, verdict_lines
+from hfc_fast.stats import effect_interval
 
 HELP = "lecture: Fourier sparsity of linear conv vs fully connected predictors"
 NETWORKS = (("linear conv", "linear_conv"), ("linear fully connected", "linear_fc"))
@@ -39,15 +40,17 @@ def run(exp, args) -> dict:
         exp.figure(figures.plot_implicit_bias, f"implicit_bias-s{seed}.png", curves)
         runs[str(seed)] = {name: curve[-1] | {"teacher": analyses.fourier_norms(teacher)}
                            for name, curve in curves.items()}
-        per_seed.append(curves["linear conv"][-1]["ratio"] < curves["linear fully connected"][-1]["ratio"])
+        per_seed.append(curves["linear fully connected"][-1]["ratio"] - curves["linear conv"][-1]["ratio"])
         exp.write_text(f"curves-s{seed}.csv", csv_text(
             ["model", "step", "loss", "train_acc", "fourier_l1", "l2", "ratio"],
             [[n, c["step"], c["loss"], c["train_acc"], c["fourier_l1"], c["l2"], c["ratio"]]
              for n, curve in curves.items() for c in curve]))
     final = {name: mean(runs[str(s)][name]["ratio"] for s in exp.seeds) for name in runs["0"]}
     numbers = ", ".join(f"{k} {v:.3f}" for k, v in final.items())
-    verdicts = [verdict(paper.IMPLICIT_BIAS_CLAIM, per_seed,
-                        f"final ‖F(β)‖₁/‖β‖₂: {numbers} (dense predictor: up to {args.size:d})")]
+    verdicts = [verdict(paper.IMPLICIT_BIAS_CLAIM, [part("final ‖F(β)‖₁/‖β‖₂, fully connected − conv (one data set "
+                                                         "and training per seed)", effect_interval(per_seed))],
+                        numbers=f"final ‖F(β)‖₁/‖β‖₂: {numbers} (dense predictor: up to {args.size:d})",
+                        paper=paper.IMPLICIT_BIAS_PAPER, budget=f"{args.steps} gradient steps")]
     report = "\n".join([
         "# Implicit bias of linear conv vs fully connected networks (lecture)", "",
         f"{args.samples} Gaussian {args.size}×{args.size} images labelled by a teacher with 3 Fourier coefficients; "

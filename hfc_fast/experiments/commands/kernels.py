@@ -8,7 +8,7 @@ from hfc_fast.experiments.core.options import Spec
 from hfc_fast.experiments.core.pages import markdown_table
 from hfc_fast.experiments.core.verdicts import mean, verdict, verdict_lines
 from hfc_fast.smoothing import first_conv, smooth_first_conv
-from hfc_fast.spectrum import KERNEL_SPECTRUM_SIZE, high_frequency_share
+from hfc_fast.spectrum import KERNEL_SPECTRUM_SIZE, high_frequency_share, high_frequency_shares
 
 HELP = "Fig 7: first-layer kernels of natural, adversarial and smoothed models"
 
@@ -20,7 +20,7 @@ def add_arguments(options) -> None:
 
 
 def run(exp, args) -> dict:
-    shares, per_seed = {}, []
+    shares, filters = {}, {"natural": [], "adversarial": []}
     for seed in exp.seeds:
         natural, adversarial = exp.trained_pair(seed)
         models = {"natural": natural, "adversarial": adversarial,
@@ -29,9 +29,12 @@ def run(exp, args) -> dict:
         seed_shares = {name: high_frequency_share(first_conv(m).weight) for name, m in models.items()}
         for name, value in seed_shares.items():
             shares.setdefault(name, []).append(value)
-        per_seed.append(seed_shares["adversarial"] < seed_shares["natural"])
+        for name in filters:
+            filters[name].append(high_frequency_shares(first_conv(models[name]).weight))
     means = {name: mean(v) for name, v in shares.items()}
-    verdicts = [verdict(paper.SMOOTHER_CLAIM, per_seed, paper.smoother_numbers(means))]
+    verdicts = [verdict(paper.SMOOTHER_CLAIM, [paper.smoother_part(filters["natural"], filters["adversarial"])],
+                        numbers=paper.smoother_numbers(means), paper=paper.SMOOTHER_PAPER,
+                        budget=f"{exp.base.epochs} epochs per model")]
     size = KERNEL_SPECTRUM_SIZE
     report = "\n".join([
         "# First-layer kernels (Fig 7)", "",

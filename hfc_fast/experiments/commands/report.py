@@ -18,7 +18,7 @@ def add_arguments(options) -> None:
 
 
 def combine_reports(runs: list[Path], out: Path) -> Path:
-    """Each run's ``report.md`` under its own heading, figure links rewritten relative to ``out``."""
+    """Each run's ``report.md`` under its own heading, figure and page links rewritten relative to ``out``."""
     out = Path(out)
     parts = ["# hfc_fast: combined report", ""]
     for run in map(Path, runs):
@@ -29,9 +29,9 @@ def combine_reports(runs: list[Path], out: Path) -> Path:
             raise FileNotFoundError(f"{run} has no report.md: is it a finished run directory of hfc?")
 
         def relink(match, run=run):
-            target = run / match.group(2)
-            return f"![{match.group(1)}]({Path(os.path.relpath(target, out)).as_posix()})"
-        text = re.sub(r"!\[([^\]]*)\]\(([^)]+)\)", relink, report.read_text())
+            target = run / match.group(3)
+            return f"{match.group(1)}[{match.group(2)}]({Path(os.path.relpath(target, out)).as_posix()})"
+        text = re.sub(r"(!?)\[([^\]]*)\]\(([^)]+)\)", relink, report.read_text())
         text = re.sub(r"^(#+)", r"##\1", text, flags=re.M)  # each report below its run heading
         parts += [f"## {run.name}", "", f"From `{run}`.", "", text.strip(), ""]
     return write_page(out, "\n".join(parts), title="hfc_fast combined report")

@@ -28,6 +28,8 @@ def add_arguments(options) -> None:
     options.add("--pgd-steps", default=10, spec=Spec("int", minimum=1), help="PGD steps of ε/4 (default 10)")
     options.add("--apgd-steps", default=None, spec=Spec("int", minimum=1, optional=True),
                 help="APGD iterations (default 100 with --preset paper, 25 otherwise)")
+    options.add("--rhos", default=list(paper.RHOS), spec=Spec("numbers", minimum=0, maximum=1),
+                help=f"smoothing strengths ρ, 0 and 1 among them (default {','.join(f'{r:g}' for r in paper.RHOS)})")
     options.add("--masking-images", default=500, spec=Spec("int", minimum=1),
                 help="test images of the gradient-masking checks (default 500)")
     add_experiment_options(options, "robustness")
@@ -36,14 +38,17 @@ def add_arguments(options) -> None:
 def check_args(args) -> None:
     if not {"fgsm", "pgd"} <= set(args.attacks):
         raise ValueError("--attacks must include fgsm and pgd (the paper's Table 2)")
+    if not {0.0, 1.0} <= set(args.rhos):
+        raise ValueError(f"--rhos must include 0 and 1 (the verdicts compare them), got "
+                         f"{','.join(f'{r:g}' for r in args.rhos)}")
 
 
-def averaged(rows: list[dict]) -> list[dict]:
+def averaged(rows: list[dict], rhos) -> list[dict]:
     """Table 2 rows averaged over seeds."""
     keys = [k for k in rows[0] if k not in ("model", "rho", "clean", "n", "seed")]
     table = []
     for model in ("natural", "adversarial"):
-        for rho in paper.RHOS:
+        for rho in rhos:
             group = [r for r in rows if r["model"] == model and r["rho"] == rho]
             by_eps = {k: [mean(r[k][i] for r in group) for i in range(len(paper.EPS))] for k in keys}
             table.append({"model": model, "rho": rho, "clean": mean(r["clean"] for r in group), "n": group[0]["n"],
@@ -54,26 +59,28 @@ def averaged(rows: list[dict]) -> list[dict]:
 def run(exp, args) -> dict:
     batches = exp.batches(args.attack_images)
     apgd_steps = args.apgd_steps or (100 if exp.preset == "paper" else 25)
-    rows, checks, per_seed = [], [], {"trade": [], "survives": [], "unmasked": []}
+    rows, checks, per_seed = [], [], []
     for seed in exp.seeds:
         natural, adversarial = exp.trained_pair(seed)
         seed_rows = exp.stage(f"robustness-s{seed}", lambda n=natural, a=adversarial: {
-            "rows": analyses.robustness_table({"natural": n, "adversarial": a}, batches, pgd_steps=args.pgd_steps,
-                                              attacks=args.attacks, apgd_steps=apgd_steps,
-                                              progress=exp.progress)})["rows"]
+            "rows": analyses.robustness_table({"natural": n, "adversarial": a}, batches, rhos=args.rhos,
+                                              pgd_steps=args.pgd_steps, attacks=args.attacks,
+                                              apgd_steps=apgd_steps, progress=exp.progress)})["rows"]
         check = exp.stage(f"masking-s{seed}", lambda n=natural: analyses.masking_checks(
             smooth_first_conv(n, 1.0), n, exp.batches(args.masking_images), eps=paper.EPS, progress=exp.progress))
         rows += [{**r, "seed": seed} for r in seed_rows]
         checks.append(check)
-        per_seed["trade"].append(paper.smoothing_trade(seed_rows)[0])
-        per_seed["survives"].append(paper.smoothing_survives(seed_rows)[0])
-        per_seed["unmasked"].append(check["passed"])
-    means = averaged(rows)
+        per_seed.append(seed_rows)
+    means = averaged(rows, args.rhos)
     exp.write_text("robustness.csv", robustness_csv(means))
     exp.figure(figures.plot_robustness, "robustness.png", means, paper.EPS)
-    verdicts = [verdict(paper.SMOOTHING_CLAIM, per_seed["trade"], paper.smoothing_trade(means)[1]),
-                verdict(paper.SURVIVES_CLAIM, per_seed["survives"], paper.smoothing_survives(means)[1]),
-                verdict(paper.UNMASKED_CLAIM, per_seed["unmasked"], masking_numbers(checks[0]))]
+    budget = f"{exp.base.epochs} epochs per model"
+    verdicts = [verdict(paper.SMOOTHING_CLAIM, paper.smoothing_parts(per_seed), numbers=paper.smoothing_numbers(means),
+                        paper=paper.TABLE2_PAPER, budget=budget),
+                verdict(paper.SURVIVES_CLAIM, paper.survives_parts(per_seed), numbers=paper.survives_numbers(means),
+                        budget=budget),
+                verdict(paper.UNMASKED_CLAIM, paper.unmasked_parts(checks), numbers=masking_numbers(checks[0]),
+                        budget=budget)]
     report = "\n".join([
         "# Robustness of smoothed kernels (Table 2)", "",
         f"{exp.base.model} on {exp.base.dataset}; {means[0]['n']} test images attacked by {', '.join(args.attacks)} "

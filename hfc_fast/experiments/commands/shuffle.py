@@ -6,7 +6,7 @@ from hfc_fast.experiments.core import figures, paper
 from hfc_fast.experiments.core.experiment import add_experiment_options
 from hfc_fast.experiments.core.options import Spec
 from hfc_fast.experiments.core.pages import csv_text
-from hfc_fast.experiments.core.verdicts import mean, verdict, verdict_lines
+from hfc_fast.experiments.core.verdicts import accuracy_part, mean, verdict, verdict_lines
 from hfc_fast.radius import radius_key
 
 HELP = "Fig 3: natural vs shuffled labels, LFC accuracy of the train set"
@@ -23,7 +23,7 @@ def run(exp, args) -> dict:
     shuffled_epochs = args.shuffled_epochs or (3 * exp.base.epochs if args.preset == "paper" else exp.base.epochs)
     radii = exp.scaled_radii()
     smallest = radius_key(radii[0])
-    per_seed, rows, first = [], [], {"natural": [], "shuffled": []}
+    rows, first, n = [], {"natural": [], "shuffled": []}, None
     for seed in exp.seeds:
         histories = {
             "natural": exp.trained(f"natural-s{seed}", exp.config(seed=seed, radii=radii))[1],
@@ -33,14 +33,16 @@ def run(exp, args) -> dict:
         exp.figure(figures.plot_shuffle, f"shuffle-s{seed}.png", histories)
         for name, history in histories.items():
             first[name].append(history[0]["train"]["lfc"][smallest])
+            n = history[0]["train"]["n"]
             rows += [[name, seed, h["epoch"], h["train"]["acc"], *(h["train"]["lfc"][radius_key(r)] for r in radii)]
                      for h in history]
-        per_seed.append(first["natural"][-1] > first["shuffled"][-1])
     exp.write_text("shuffle.csv", csv_text(["labels", "seed", "epoch", "train_acc",
                                             *(f"train_lfc_r{radius_key(r)}" for r in radii)], rows))
-    verdicts = [verdict(paper.SHUFFLE_CLAIM, per_seed, f"train accuracy on the LFC at r = {smallest} after epoch 1: "
-                        f"natural {mean(first['natural']):.3f}, shuffled {mean(first['shuffled']):.3f} "
-                        f"({paper.SHUFFLE_PAPER})")]
+    verdicts = [verdict(paper.SHUFFLE_CLAIM, [accuracy_part(
+        f"train accuracy on the LFC at r = {smallest} after epoch 1, natural − shuffled labels",
+        [[a] for a in first["natural"]], [[a] for a in first["shuffled"]], n)],
+        numbers=f"natural {mean(first['natural']):.3f}, shuffled {mean(first['shuffled']):.3f}",
+        paper=paper.SHUFFLE_PAPER, budget=f"{exp.base.epochs} epochs natural, {shuffled_epochs} shuffled")]
     report = "\n".join([
         "# Natural vs shuffled labels (Fig 3)", "",
         f"{exp.base.model} on {exp.base.dataset}: natural labels {exp.base.epochs} epochs, shuffled labels "

@@ -21,7 +21,7 @@ from hfc_fast.frequency import frequency_split
 from hfc_fast.models import build_model
 from hfc_fast.radius import frequency_grid
 from hfc_fast.smoothing import smooth_first_conv
-from hfc_fast.spectrum import high_frequency_share, radial_bin_count, radial_power_spectrum
+from hfc_fast.spectrum import high_frequency_share, high_frequency_shares, radial_bin_count, radial_power_spectrum
 
 
 def split_energy(images: torch.Tensor, radii, batch_size: int, fn, desc: str, progress: bool = True):
@@ -109,16 +109,16 @@ def lfc_share(x: torch.Tensor, radius: float) -> torch.Tensor:
 
 
 @torch.no_grad()
-def count_story(model, images, labels, split, *, batch_size: int = 500) -> int:
-    """How many images are right on x and on the second part, wrong on the first (the Fig-2 story)."""
+def story_flags(model, images, labels, split, *, batch_size: int = 500) -> torch.Tensor:
+    """Per image (bool): right on x and on the second part, wrong on the first (the Fig-2 story)."""
     device = next(model.parameters()).device
-    count = 0
+    flags = []
     for start in range(0, len(images), batch_size):
         x, y = images[start:start + batch_size].to(device), labels[start:start + batch_size].to(device)
         first, second = split(x)
         right = [model(v).argmax(1) == y for v in (x, first, second)]
-        count += int((right[0] & ~right[1] & right[2]).sum())
-    return count
+        flags.append((right[0] & ~right[1] & right[2]).cpu())
+    return torch.cat(flags) if flags else torch.zeros(0, dtype=torch.bool)
 
 
 def robustness_table(models: dict, batches, *, rhos=RHOS, eps=EPS, pgd_steps: int = 10, attacks=("fgsm", "pgd"),
@@ -187,7 +187,8 @@ def masking_checks(smoothed, source, batches, *, eps, large_eps: float = 0.3, st
                             [max(eps)], progress=progress).accuracy("pgd")[0]
     monotone = all(a >= b - 1e-12 for a, b in zip(few, few[1:], strict=False)) and \
         all(m <= f + 1 / max(n, 1) for f, m in zip(few, many, strict=True))
-    return {"eps": grid, "steps": list(steps), "pgd_few_steps": few, "pgd_many_steps": many, "monotone": monotone,
+    return {"n": n, "eps": grid, "steps": list(steps), "pgd_few_steps": few, "pgd_many_steps": many,
+            "monotone": monotone,
             "large_eps": large_eps, "worst_at_large_eps": worst.worst_case[0],
             "reaches_zero": worst.worst_case[0] <= 0.02, "transfer_eps": max(eps), "transfer": transfer_hits / n,
             "white_box": white, "transfer_not_stronger": transfer_hits / n >= white - 1e-12,
@@ -311,8 +312,9 @@ def perturbation_spectra(model: nn.Module, batches, shape, *, eps: float, steps:
     perturbations and of its first-layer features.
 
     Returns:
-        ``{"robust_acc", "perturbation_hf_share", "features_hf_share", "perturbation", "features"}``: the
-        high-frequency shares (energy above half the Nyquist frequency) and the mean radial power spectra.
+        ``{"robust_acc", "perturbation_hf_share", "perturbation_hf_shares", "features_hf_share", "perturbation",
+        "features"}``: the high-frequency shares (energy above half the Nyquist frequency; of all perturbations
+        together, and of each image's) and the mean radial power spectra.
     """
     deltas, robust, n = [], 0.0, 0
     for x, y in tqdm(batches, desc=desc, unit="batch", leave=False, disable=not progress):
@@ -325,6 +327,7 @@ def perturbation_spectra(model: nn.Module, batches, shape, *, eps: float, steps:
     features = first_layer_features(model, shape).cpu()
     return {"robust_acc": robust / n,
             "perturbation_hf_share": high_frequency_share(delta, size=shape[-1]),
+            "perturbation_hf_shares": high_frequency_shares(delta, size=shape[-1]).tolist(),
             "features_hf_share": high_frequency_share(features, size=shape[-1]),
             "perturbation": radial_power_spectrum(delta.double()).mean((0, 1)).tolist(),
             "features": radial_power_spectrum(features.double()).mean((0, 1)).tolist()}

@@ -11,6 +11,8 @@ reuses) variants as ``hfc train`` runs under ``runs/``, caches stages as
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -19,13 +21,14 @@ import torch
 
 from hfc_fast.data.registry import TensorData, load_dataset
 from hfc_fast.experiments.core import distributed
-from hfc_fast.experiments.core.config import PRESETS, TrainConfig
+from hfc_fast.experiments.core.config import PRESETS, RESUMABLE_CHANGES, TrainConfig
 from hfc_fast.experiments.core.files import write_json, write_text
 from hfc_fast.experiments.core.model_sources import checkpoint_state, model_from_state
 from hfc_fast.experiments.core.options import Options, Spec
 from hfc_fast.experiments.core.pages import write_page
 from hfc_fast.experiments.core.rundir import CHECKPOINT, RunDirectory
 from hfc_fast.experiments.core.training import repair_finished, train
+from hfc_fast.models.registry import default_batchnorm
 from hfc_fast.radius import check_fits, scaled_radii
 
 IN_MEMORY_LIMIT = 10_000  # ImageFolder test images held in memory when --test-limit is not given
@@ -74,15 +77,19 @@ class Experiment:
         settings: what ``config.json`` records and a rerun must repeat.
         resumable: settings a rerun may change.
         preset: the preset of the training settings (``args.preset`` when the command has one).
+        runs: a folder of trainings shared with other experiments: a variant is trained (or reused) there,
+            in a folder named by its model and a digest of its settings, so that two commands (or two
+            claims of ``hfc claims``) that need the same training run it once.
     """
 
     def __init__(self, name: str, args, *, given: dict | None = None, resumable=("device",),
-                 preset: str | None = None) -> None:
+                 preset: str | None = None, runs: Path | None = None) -> None:
         self.name = name
         self.args = args
         self.out = Path(args.out)
         self.progress = not getattr(args, "no_progress", False)
         self.seeds = list(range(getattr(args, "seeds", 1)))
+        self.runs = None if runs is None else Path(runs)
         self.preset = getattr(args, "preset", None) or preset
         self._test: TensorData | None = None
         settings = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS}
@@ -164,9 +171,11 @@ class Experiment:
         return TrainConfig.from_dict({**self.base.to_dict(), **changes}).validate()
 
     def trained(self, variant: str, config: TrainConfig, *, folder: Path | None = None):
-        """Train (or resume, or reuse) ``runs/<variant>`` (or ``folder``); returns its model in eval mode
-        on this process's device and its history."""
-        folder = self.out / "runs" / variant if folder is None else folder
+        """Train (or resume, or reuse) ``runs/<variant>`` (or ``folder``, or its folder in the shared
+        ``runs``); returns its model in eval mode on this process's device and its history."""
+        if folder is None:
+            folder = self.out / "runs" / variant if self.runs is None else self.runs / shared_name(
+                config, self.scaled_radii())
         state = checkpoint_state(folder / CHECKPOINT) if (folder / CHECKPOINT).exists() else None
         if state is None or int(state["epoch"]) < config.epochs:
             self.log(f"training {variant}")
@@ -238,6 +247,45 @@ class Experiment:
         test = self.test_set()
         n = len(test) if n is None else min(n, len(test))
         return [(test.images[i:i + size], test.labels[i:i + size]) for i in range(0, n, size)]
+
+
+def shared_name(config: TrainConfig, default_radii) -> str:
+    """A training's folder among shared runs: its model, seed and a digest of every setting that changes what
+    it learns or tracks (not the device, workers or evaluation batch), defaults spelled out (``radii``:
+    ``default_radii``; ``batchnorm``: the model's) so that one training is one folder."""
+    settings = {k: v for k, v in config.to_dict().items() if k == "epochs" or k not in RESUMABLE_CHANGES}
+    settings["radii"] = [float(r) for r in (config.radii or default_radii)]
+    settings["batchnorm"] = default_batchnorm(config.model) if config.batchnorm is None else bool(config.batchnorm)
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return f"{config.model}-s{config.seed}-{digest}"
+
+
+def resolve_args(name: str, module, options: Options, args: argparse.Namespace) -> tuple[dict, argparse.Namespace]:
+    """``(given, args)``: the options a run of command ``module`` is given (the command line's, and where its
+    ``--out`` holds a run of the same command, that run's recorded settings), and every option with its
+    default filled in, checked by the command's ``check_args``."""
+    recorded = None
+    if getattr(module, "RUN_DIRECTORY", True):
+        out = getattr(args, "out", options.defaults.get("out"))
+        recorded = RunDirectory(out).saved()
+        recorded = recorded if recorded and recorded.get("command") == name else None
+    given, resolved = options.resolve(args, recorded)
+    args = argparse.Namespace(**{**vars(args), **resolved})
+    if hasattr(module, "check_args"):
+        module.check_args(args)
+    return given, args
+
+
+def run_command(name: str, module, args: argparse.Namespace, given: dict, *, runs: Path | None = None,
+                summary=None):
+    """Run command ``module`` (resolved ``args``) inside its :class:`Experiment`; ``summary(results, args)``
+    is called on rank 0 with what it returns, which is returned."""
+    with Experiment(name, args, given=given, resumable=getattr(module, "RESUMABLE", ("device",)),
+                    preset=getattr(module, "PRESET", None), runs=runs) as exp:
+        results = module.run(exp, args)
+        if results is not None and exp.dist.is_main and summary is not None:
+            summary(results, args)
+    return results
 
 
 def _base_config(preset: str, args, given: dict) -> TrainConfig:

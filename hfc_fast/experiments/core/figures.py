@@ -423,3 +423,29 @@ def plot_surfaces(surfaces: dict, path: Path) -> Path:
         axes[row][0].annotate("full spectrum: " + ", ".join(f"{v:.2f}" for v in s["full"]), (0, -0.3),
                               xycoords="axes fraction", fontsize=7)
     return save_and_close(path, fig)
+
+
+VERDICT_COLOURS = {"supported": "tab:green", "contradicted": "tab:red", "inconclusive": "tab:grey"}
+
+
+def plot_verdicts(verdicts: list[dict], path: Path) -> Path:
+    """Every measured part of every claim as its effect and 95 % interval, each row scaled by its largest
+    absolute bound so that all fit one axis, flipped so that the claimed side is always right of zero and
+    coloured by its verdict."""
+    rows = [(v["claim"], p) for v in verdicts for p in v["parts"]]
+    fig, ax = pyplot().subplots(figsize=(8, 0.32 * len(rows) + 1.2))
+    for i, (_, p) in enumerate(reversed(rows)):
+        e, sign = p["effect"], 1 if p["expect"] == "positive" else -1
+        low, high, estimate = sorted((sign * e["low"], sign * e["high"])) + [sign * e["estimate"]]
+        scale = max(abs(low), abs(high)) or 1.0
+        colour = VERDICT_COLOURS[p["verdict"]]
+        ax.plot([low / scale, high / scale], [i, i], color=colour, lw=3)
+        ax.plot([estimate / scale], [i], "o", color=colour, ms=4)
+    labels = [f"{claim[:48]}… | {p['measure'][:40]}" if len(claim) > 48 else f"{claim} | {p['measure'][:40]}"
+              for claim, p in reversed(rows)]
+    ax.set_yticks(range(len(rows)), labels, fontsize=6)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlim(-1.1, 1.1)
+    ax.set_xlabel("effect / largest |bound| (claimed side to the right)")
+    ax.set_title("95 % intervals: green supported, red contradicted, grey inconclusive", fontsize=9)
+    return save_and_close(path, fig)

@@ -26,7 +26,7 @@ def markdown_to_html(markdown: str, folder: Path, *, title: str = "hfc_fast repo
     def flush_table():
         if table:
             rows = [r for r in table if not re.fullmatch(r"\|[-|]+\|", r)]
-            cells = [[html.escape(c.strip()) for c in r.strip("|").split("|")] for r in rows]
+            cells = [[_inline(c.strip()) for c in r.strip("|").split("|")] for r in rows]
             head = "".join(f"<th>{c}</th>" for c in cells[0])
             rest = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in cells[1:])
             body.append(f"<table><tr>{head}</tr>{rest}</table>")
@@ -58,7 +58,14 @@ def markdown_to_html(markdown: str, folder: Path, *, title: str = "hfc_fast repo
 
 
 def _inline(text: str) -> str:
-    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text))
+    """Bold and links of one line of markdown, the rest escaped; a link to a page's ``.md`` goes to its
+    ``.html`` (every page is written as both)."""
+    def link(m):
+        href = re.sub(r"\.md$", ".html", m.group(2))
+        return f'<a href="{html.escape(href)}">{m.group(1)}</a>'
+
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text, quote=False))
+    return re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", link, text)
 
 
 def csv_text(header: list[str], rows: list[list]) -> str:

@@ -332,7 +332,7 @@ class Run(Trainer):
             seen += len(y)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
         loss_sum, correct, seen = self.dist.all_sum([loss_sum, correct, seen])
-        return {"train_loss": loss_sum / seen, "train_running_acc": correct / seen}
+        return {"train_loss": loss_sum / seen, "train_running_acc": correct / seen, "train_seen": int(seen)}
 
     def measure(self, record: dict, started: float) -> dict:
         """The epoch's training time, then LFC/HFC tracking of the tracked train set and the test set."""

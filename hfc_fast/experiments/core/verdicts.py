@@ -1,6 +1,23 @@
-"""Verdicts on the papers' claims: what was measured, on how many seeds, and whether it supports the claim."""
+"""Verdicts on the papers' claims: a measured effect with a 95 % confidence interval, read three ways.
+
+Every command judges a claim the same way: the difference the claim predicts
+(:func:`hfc_fast.stats.effect_interval`, a bootstrap over seeds and units) and
+:func:`hfc_fast.stats.three_way` on it — *supported* when the interval lies on
+the claimed side of zero, *contradicted* when it lies on the other side,
+*inconclusive* when it straddles zero. A claim with several parts (say, clean
+accuracy falls and robust accuracy rises) is supported when every part is,
+contradicted when one part is, and inconclusive otherwise.
+"""
 
 from __future__ import annotations
+
+import torch
+
+from hfc_fast.stats import Effect, effect_interval, three_way
+
+# each verdict in words, for summaries
+VERDICT_WORDS = {"supported": "held", "contradicted": "did not hold",
+                 "inconclusive": "inconclusive at this budget"}
 
 
 def mean(values) -> float:
@@ -8,21 +25,76 @@ def mean(values) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
-def verdict(claim: str, per_seed: list[bool], numbers: str) -> dict:
-    """A claim of the paper checked on each seed; supported when a majority of seeds agree."""
-    held = sum(bool(v) for v in per_seed)
-    return {"claim": claim, "supported": held * 2 > len(per_seed), "seeds": len(per_seed), "seeds_holding": held,
-            "numbers": numbers}
+def outcomes(accuracy: float, n: int) -> torch.Tensor:
+    """A 0/1 vector of ``n`` units with ``accuracy·n`` ones: for the mean and its bootstrap, an accuracy over
+    ``n`` images is this vector whatever the order of the hits."""
+    hits = round(float(accuracy) * int(n))
+    return torch.cat([torch.ones(hits, dtype=torch.float64), torch.zeros(int(n) - hits, dtype=torch.float64)])
+
+
+def part(measure: str, effect: Effect, *, expect: str = "positive", unit: str = "images") -> dict:
+    """One measured part of a claim: what was measured, its effect and interval, and its own verdict."""
+    return {"measure": measure, "expect": expect, "unit": unit, "effect": effect.as_dict(),
+            "verdict": three_way(effect, expect=expect)}
+
+
+def accuracy_part(measure: str, treated: list[list[float]], control: list[list[float]], n: int, *,
+                  expect: str = "positive") -> dict:
+    """A part comparing two arms' accuracies over ``n`` images each: per seed, a list of accuracies per arm
+    (averaged within the seed, say over radii). The images are resampled per arm (unpaired), which is
+    conservative when both arms scored the same images; the seeds are resampled together."""
+    def arm(per_seed):
+        return [torch.cat([outcomes(a, n) for a in accuracies]) for accuracies in per_seed]
+
+    return part(measure, effect_interval(arm(treated), arm(control), paired=False), expect=expect)
+
+
+def verdict(claim: str, parts: list[dict], *, numbers: str = "", paper: str = "", budget: str = "") -> dict:
+    """A claim judged on its measured ``parts`` (each from :func:`part`)."""
+    if not parts:
+        raise ValueError("a verdict needs at least one measured part")
+    states = [p["verdict"] for p in parts]
+    overall = "supported" if all(s == "supported" for s in states) else \
+        "contradicted" if "contradicted" in states else "inconclusive"
+    return {"claim": claim, "verdict": overall, "parts": parts, "seeds": parts[0]["effect"]["seeds"],
+            "numbers": numbers, "paper": paper, "budget": budget}
+
+
+def describe(p: dict) -> str:
+    """``clean accuracy, smoothed − plain (claimed < 0): −0.072 (95 % CI −0.090 to −0.054; 2000 images × 3
+    seeds)``."""
+    side = "> 0" if p["expect"] == "positive" else "< 0"
+    return f"{p['measure']} (claimed {side}): {Effect(**p['effect']).describe(p['unit'])}"
 
 
 def verdict_lines(verdicts: list[dict]) -> list[str]:
-    """Markdown bullet lines, one per verdict."""
-    return [f"- **{'supported' if v['supported'] else 'not supported'}** — {v['claim']}: {v['numbers']} "
-            f"(holds on {v['seeds_holding']} of {v['seeds']} seed{'s' if v['seeds'] > 1 else ''})."
-            for v in verdicts]
+    """Markdown bullet lines, one per verdict, each part's effect and interval beside the paper's number."""
+    lines = []
+    for v in verdicts:
+        text = f"- **{v['verdict']}** — {v['claim']}. " + "; ".join(describe(p) for p in v["parts"]) + "."
+        if v["numbers"]:
+            text += f" {v['numbers']}."
+        if v["budget"]:
+            text += f" Budget: {v['budget']}."
+        if v["paper"]:
+            text += f" Paper: {v['paper']}."
+        lines.append(text.replace("..", "."))
+    return lines
+
+
+def verdict_table(verdicts: list[dict]) -> list[list[str]]:
+    """Rows ``[claim, measure, effect (CI), verdict]`` for a markdown table, one per part."""
+    rows = []
+    for v in verdicts:
+        for k, p in enumerate(v["parts"]):
+            e = p["effect"]
+            rows.append([v["claim"] if k == 0 else "", p["measure"],
+                         f"{e['estimate']:+.3f} [{e['low']:+.3f}, {e['high']:+.3f}]", p["verdict"]])
+    return rows
 
 
 def verdict_summary(v: dict) -> str:
     """One line for the terminal."""
-    return f"{'supported' if v['supported'] else 'not supported'} ({v['seeds_holding']}/{v['seeds']} seeds): " \
-           f"{v['claim']}"
+    p = v["parts"][0]["effect"]
+    return f"{v['verdict']} ({p['estimate']:+.3f}, CI {p['low']:+.3f} to {p['high']:+.3f}, {v['seeds']} " \
+           f"seed{'s' if v['seeds'] != 1 else ''}): {v['claim']}"
