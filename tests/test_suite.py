@@ -76,6 +76,17 @@ def interrupt_at_call(monkeypatch, module, name: str, n: int) -> None:
     monkeypatch.setattr(module, name, dying)
 
 
+def image_tree(root, splits, per_class: int) -> None:
+    """An ImageNet-style tree of random 40×36 RGB PNGs: ``root/<split>/{cat,dog}/<i>.png``."""
+    rng = np.random.default_rng(int(torch.randint(0, 10_000, ())))
+    for split in splits:
+        for label in ("cat", "dog"):
+            folder = root / split / label
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                Image.fromarray(rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+
+
 def in_unit(value):
     return 0.0 <= value <= 1.0
 
@@ -438,13 +449,7 @@ def test_sweep_of_a_torchvision_classifier_on_an_image_folder(tmp_path):
     from hfc_fast.data.folder import load_image_folder
     from hfc_fast.experiments.core.model_sources import IMAGENET_MEAN, IMAGENET_STD
 
-    rng = np.random.default_rng(int(torch.randint(0, 10_000, ())))
-    for split in ("train", "val"):
-        for label in ("cat", "dog"):
-            folder = tmp_path / "tree" / split / label
-            folder.mkdir(parents=True)
-            for i in range(5):
-                Image.fromarray(rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    image_tree(tmp_path / "tree", ("train", "val"), 5)
     torch.manual_seed(0)
     model = torchvision.models.resnet18(num_classes=2).eval()
     torch.save(model.state_dict(), tmp_path / "resnet18.pt")
@@ -476,12 +481,7 @@ def test_sweep_of_a_timm_model_applies_its_own_preprocessing_after_the_split(tmp
 
     from hfc_fast.data.folder import load_image_folder
 
-    rng = np.random.default_rng(int(torch.randint(0, 10_000, ())))
-    for label in ("cat", "dog"):
-        folder = tmp_path / "tree" / "val" / label
-        folder.mkdir(parents=True)
-        for i in range(4):
-            Image.fromarray(rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    image_tree(tmp_path / "tree", ("val",), 4)
     torch.manual_seed(0)
     model = timm.create_model("test_resnet", pretrained=False, num_classes=2).eval()
     torch.save(model.state_dict(), tmp_path / "weights.pt")

@@ -55,27 +55,11 @@ void fourier_perturb_into(const at::Tensor& x_in, const at::Tensor& freqs_in, do
   });
 }
 
-at::Tensor fourier_perturb_cuda(const at::Tensor& x, const at::Tensor& freqs, double eps, int64_t seed,
-                                int64_t image_offset, double lo, double hi) {
-  check_fourier_perturb_args(x, freqs, eps, seed, image_offset, lo, hi);
-  auto out = at::empty(fourier_perturb_shape(x, freqs), x.options());
-  fourier_perturb_into(x, freqs, eps, seed, image_offset, lo, hi, out);
-  return out;
-}
-
-void fourier_perturb_out_cuda(const at::Tensor& x, const at::Tensor& freqs, double eps, int64_t seed,
-                              int64_t image_offset, double lo, double hi, at::Tensor& out) {
-  check_fourier_perturb_args(x, freqs, eps, seed, image_offset, lo, hi);
-  check_fourier_perturb_out(x, freqs, out);
-  fourier_perturb_into(x, freqs, eps, seed, image_offset, lo, hi, out);
-  mark_written(out);
-}
-
 }  // namespace
 
 TORCH_LIBRARY_IMPL(hfc_fast, CUDA, m) {
-  m.impl("fourier_perturb", &fourier_perturb_cuda);
-  m.impl("fourier_perturb.out", &fourier_perturb_out_cuda);
+  m.impl("fourier_perturb", &fourier_perturb_functional<&fourier_perturb_into>);
+  m.impl("fourier_perturb.out", &fourier_perturb_out<&fourier_perturb_into>);
 }
 
 }  // namespace hfc

@@ -1,5 +1,6 @@
 #pragma once
-// fourier_perturb: argument checks shared by its CPU and CUDA kernels.
+// fourier_perturb: argument checks and the registered functional and out= forms, shared by its CPU and CUDA
+// kernels.
 #include <torch/types.h>
 
 #include <vector>
@@ -39,6 +40,29 @@ inline void check_fourier_perturb_out(const at::Tensor& x, const at::Tensor& fre
   check_same_device(x, "x", out, "out");
   TORCH_CHECK_VALUE(out.is_contiguous(), "out must be contiguous");
   check_no_overlap(x, "x", out, "out");
+}
+
+// One device's kernel: the perturbed batch written into a checked ``out``.
+using FourierPerturbInto = void (*)(const at::Tensor& x, const at::Tensor& freqs, double eps, int64_t seed,
+                                    int64_t image_offset, double lo, double hi, at::Tensor& out);
+
+// The forms a device registers: m.impl("fourier_perturb", &fourier_perturb_functional<kernel>).
+template <FourierPerturbInto Into>
+at::Tensor fourier_perturb_functional(const at::Tensor& x, const at::Tensor& freqs, double eps, int64_t seed,
+                                      int64_t image_offset, double lo, double hi) {
+  check_fourier_perturb_args(x, freqs, eps, seed, image_offset, lo, hi);
+  auto out = at::empty(fourier_perturb_shape(x, freqs), x.options());
+  Into(x, freqs, eps, seed, image_offset, lo, hi, out);
+  return out;
+}
+
+template <FourierPerturbInto Into>
+void fourier_perturb_out(const at::Tensor& x, const at::Tensor& freqs, double eps, int64_t seed,
+                         int64_t image_offset, double lo, double hi, at::Tensor& out) {
+  check_fourier_perturb_args(x, freqs, eps, seed, image_offset, lo, hi);
+  check_fourier_perturb_out(x, freqs, out);
+  Into(x, freqs, eps, seed, image_offset, lo, hi, out);
+  mark_written(out);
 }
 
 }  // namespace hfc

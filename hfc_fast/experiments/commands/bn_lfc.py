@@ -27,14 +27,14 @@ def claim(first_epoch: dict, n: int, budget: str) -> dict:
 
 def run(exp, args) -> dict:
     paper_radii, radii = exp.paper_radii(args.paper_radii)
+    tracked = sorted({*exp.scaled_radii(), *radii})  # the default tracking radii and these
     histories, rows, first_epoch, n = {}, [], {False: [], True: []}, None
     for seed in exp.seeds:
         for bn in (False, True):
             first_epoch[bn].append([])
             for paper_r, r in zip(paper_radii, radii, strict=True):
                 name = f"LFC r={radius_key(r)}, {'with' if bn else 'without'} BatchNorm"
-                config = exp.config(train_band="lfc", train_radius=r, batchnorm=bn, seed=seed,
-                                    radii=sorted({*exp.scaled_radii(), *radii}))  # the default ones and these
+                config = exp.config(train_band="lfc", train_radius=r, batchnorm=bn, radii=tracked, seed=seed)
                 history = exp.trained(f"lfc-r{radius_key(paper_r)}-{'bn' if bn else 'plain'}-s{seed}", config)[1]
                 histories.setdefault(name, []).append(history)
                 first_epoch[bn][-1].append(history[0]["train_running_acc"])

@@ -13,7 +13,9 @@ its trainings and stages.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 from hfc_fast.experiments.commands import (
     archs,
@@ -32,7 +34,7 @@ from hfc_fast.experiments.core.config import PRESETS, TrainConfig
 from hfc_fast.experiments.core.experiment import resolve_args, run_command
 from hfc_fast.experiments.core.options import Options, Parser, Spec
 from hfc_fast.experiments.core.pages import markdown_table
-from hfc_fast.experiments.core.verdicts import VERDICT_WORDS, verdict_lines
+from hfc_fast.experiments.core.verdicts import VERDICT_WORDS, interval_text, verdict_lines
 
 HELP = "every testable claim of the three works, with several seeds: effect, 95 % CI and verdict on one page"
 RESUMABLE = ("device", "only")
@@ -45,29 +47,44 @@ TRAINING = {
 # Table 1 and Fig 6 train 24 + 6 models on split images, Caro et al.'s comparison a ViT and locally connected
 # layers (a ViT epoch costs about six of the small CNN's on a CPU): fewer training images there keep the full
 # budget near an hour on 2 cores, and Fig 6 shares its plain models with Table 1
-FEWER = ["--train-limit=5000"]
-# command -> (module, what it re-tests, its own options per budget, after the shared ones)
+FEWER = {"train_limit": 5000}
+TRAINING_WORDS = {"epochs": "epochs", "train_limit": "training images", "test_limit": "test images"}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim's command, what it re-tests, and per budget its own options and the training settings that
+    differ from the budget's shared ones."""
+
+    module: ModuleType
+    title: str
+    options: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+
+
 CLAIMS = {
-    "table1": (table1, "Table 1: LFC- vs HFC-trained", {"full": FEWER}),
-    "bn-lfc": (bn_lfc, "Fig 6: BatchNorm on the LFC", {"quick": ["--paper-radii", "4,12"],
-                                                       "full": ["--paper-radii", "4,12", *FEWER]}),
-    "shuffle": (shuffle, "Fig 3: natural vs shuffled labels", {}),
-    "heuristics": (heuristics, "Figs 4–5: batch size, dropout, mixup, BatchNorm, adversarial training",
-                   {"quick": ["--groups", "batch_size,heuristics"], "full": ["--groups", "batch_size,heuristics"]}),
-    "kernels": (kernels, "Fig 7: adversarial kernels smoother", {}),
-    "robustness": (robustness, "Table 2: smoothing trades accuracy for robustness; stronger attacks",
-                   {"quick": ["--rhos", "0,1", "--attack-images", "150", "--masking-images", "100",
-                              "--apgd-steps", "10", "--pgd-steps", "5"],
-                    "full": ["--rhos", "0,1", "--attack-images", "1000", "--masking-images", "300",
-                             "--apgd-steps", "20"]}),
-    "svd": (svd, "§8: SVD vs FFT split", {}),
-    "archs": (archs, "Caro et al.: kernel size, local conv vs FC and ViT",
-              {"quick": ["--attack-images", "100", "--steps", "5"],
-               "full": ["--attack-images", "500", "--epochs=3", *FEWER]}),
-    "implicit-bias": (implicit_bias, "lecture: Fourier-ℓ1 bias of linear conv nets",
-                      {"quick": ["--steps", "300"], "full": []}),
-    "masks": (masks, "lecture: learned Fourier masks sparse",
-              {"quick": ["--mask-steps", "30", "--mask-images", "150"], "full": ["--mask-images", "500"]}),
+    "table1": Claim(table1, "Table 1: LFC- vs HFC-trained", training={"full": FEWER}),
+    "bn-lfc": Claim(bn_lfc, "Fig 6: BatchNorm on the LFC", {"quick": ["--paper-radii", "4,12"],
+                                                            "full": ["--paper-radii", "4,12"]},
+                    training={"full": FEWER}),
+    "shuffle": Claim(shuffle, "Fig 3: natural vs shuffled labels"),
+    "heuristics": Claim(heuristics, "Figs 4–5: batch size, dropout, mixup, BatchNorm, adversarial training",
+                        {"quick": ["--groups", "batch_size,heuristics"],
+                         "full": ["--groups", "batch_size,heuristics"]}),
+    "kernels": Claim(kernels, "Fig 7: adversarial kernels smoother"),
+    "robustness": Claim(robustness, "Table 2: smoothing trades accuracy for robustness; stronger attacks",
+                        {"quick": ["--rhos", "0,1", "--attack-images", "150", "--masking-images", "100",
+                                   "--apgd-steps", "10", "--pgd-steps", "5"],
+                         "full": ["--rhos", "0,1", "--attack-images", "1000", "--masking-images", "300",
+                                  "--apgd-steps", "20"]}),
+    "svd": Claim(svd, "§8: SVD vs FFT split"),
+    "archs": Claim(archs, "Caro et al.: kernel size, local conv vs FC and ViT",
+                   {"quick": ["--attack-images", "100", "--steps", "5"], "full": ["--attack-images", "500"]},
+                   training={"full": {"epochs": 3, **FEWER}}),
+    "implicit-bias": Claim(implicit_bias, "lecture: Fourier-ℓ1 bias of linear conv nets",
+                           {"quick": ["--steps", "300"]}),
+    "masks": Claim(masks, "lecture: learned Fourier masks sparse",
+                   {"quick": ["--mask-steps", "30", "--mask-images", "150"], "full": ["--mask-images", "500"]}),
 }
 IMPLICIT_BIAS_SEEDS = 10  # its units are seeds (one data set and training each), and they cost seconds
 
@@ -98,18 +115,16 @@ def _budget_text(budget: str) -> str:
 
 def _exceptions(budget: str) -> str:
     """The claims whose training settings differ from the budget's shared ones, in words."""
-    words = []
-    for _, title, own in CLAIMS.values():
-        changed = [o.lstrip("-").replace("=", " ").replace("train-limit", "training images")
-                   for o in own.get(budget, []) if o.startswith(("--epochs=", "--train-limit="))]
-        if changed:
-            words.append(f"{title.split(':')[0]}: {', '.join(changed)}")
+    words = [f"{claim.title.split(':')[0]}: " + ", ".join(f"{TRAINING_WORDS[k]} {v}"
+                                                         for k, v in claim.training[budget].items())
+             for claim in CLAIMS.values() if claim.training.get(budget)]
     return f" (except {'; '.join(words)})" if words else ""
 
 
 def sub_argv(command: str, args) -> list[str]:
     """The command line of ``command``'s sub-run."""
-    training = TRAINING[args.budget]
+    claim = CLAIMS[command]
+    training = {**TRAINING[args.budget], **claim.training.get(args.budget, {})}
     seeds = max(args.seeds, IMPLICIT_BIAS_SEEDS) if command == "implicit-bias" else args.seeds
     argv = ["--out", str(args.out / command), "--seeds", str(seeds), "--dataset", args.dataset,
             "--device", args.device, "--model", args.model,
@@ -120,7 +135,7 @@ def sub_argv(command: str, args) -> list[str]:
         argv += ["--image-size", str(args.image_size)]
     if args.no_progress:
         argv.append("--no-progress")
-    return argv + CLAIMS[command][2].get(args.budget, [])
+    return argv + claim.options.get(args.budget, [])
 
 
 def sub_run(exp, command: str, args) -> dict:
@@ -129,11 +144,11 @@ def sub_run(exp, command: str, args) -> dict:
     if finished.exists():
         exp.log(f"{command}: done before, reusing {finished}")
         return json.loads(finished.read_text())
-    module = CLAIMS[command][0]
+    module, argv = CLAIMS[command].module, sub_argv(command, args)
     options = Options(Parser(prog=f"hfc {command}"))
     module.add_arguments(options)
-    given, sub_args = resolve_args(command, module, options, options.parser.parse_args(sub_argv(command, args)))
-    exp.log(f"{command}: hfc {command} {' '.join(sub_argv(command, args))}")
+    given, sub_args = resolve_args(command, module, options, options.parser.parse_args(argv))
+    exp.log(f"{command}: hfc {command} {' '.join(argv)}")
     return run_command(command, module, sub_args, given, runs=args.out / "runs")
 
 
@@ -192,14 +207,13 @@ def run(exp, args) -> dict:
     trained = trainings(args.out / "runs")
     rows = []
     for command, entry in claims.items():
-        link = f"[{CLAIMS[command][1]}]({command}/report.md)"
+        link = f"[{CLAIMS[command].title}]({command}/report.md)"
         if "error" in entry:
             rows.append([link, "", "", "", "not run: " + entry["error"]])
         for v in entry.get("verdicts", []):
-            e = v["parts"][0]["effect"]
             more = f" (first of {len(v['parts'])} parts)" if len(v["parts"]) > 1 else ""
             rows.append([link, v["claim"], v["paper"] or "—",
-                         f"{e['estimate']:+.3f} [{e['low']:+.3f}, {e['high']:+.3f}], {v['seeds']} seeds{more}",
+                         f"{interval_text(v['parts'][0]['effect'])}, {v['seeds']} seeds{more}",
                          f"**{v['verdict']}**"])
     report = "\n".join([
         "# Every claim re-tested", "",

@@ -82,15 +82,9 @@ def verdict_lines(verdicts: list[dict]) -> list[str]:
     return lines
 
 
-def verdict_table(verdicts: list[dict]) -> list[list[str]]:
-    """Rows ``[claim, measure, effect (CI), verdict]`` for a markdown table, one per part."""
-    rows = []
-    for v in verdicts:
-        for k, p in enumerate(v["parts"]):
-            e = p["effect"]
-            rows.append([v["claim"] if k == 0 else "", p["measure"],
-                         f"{e['estimate']:+.3f} [{e['low']:+.3f}, {e['high']:+.3f}]", p["verdict"]])
-    return rows
+def interval_text(effect: dict) -> str:
+    """``+0.216 [+0.191, +0.246]``: an effect (as :meth:`Effect.as_dict` gives it) and its interval."""
+    return f"{effect['estimate']:+.3f} [{effect['low']:+.3f}, {effect['high']:+.3f}]"
 
 
 def verdict_summary(v: dict) -> str:
