@@ -18,6 +18,16 @@ def rank_and_world() -> tuple[int, int]:
     return 0, 1
 
 
+def shard(batches, start: int = 0):
+    """This rank's ``(batch number, batch)`` of an iterable of batches from batch ``start`` on, and how many
+    there are (None when the iterable has no length): rank r takes the batches whose number is r modulo the
+    world size."""
+    rank, world = rank_and_world()
+    total = len(batches) if hasattr(batches, "__len__") else None
+    mine = ((i, b) for i, b in enumerate(batches) if i >= start and i % world == rank)
+    return mine, None if total is None else len([i for i in range(start, total) if i % world == rank])
+
+
 def all_sum(values: list[float], device: torch.device | str = "cpu") -> list[float]:
     """Element-wise float64 sum of ``values`` over the ranks (identity in a single process).
 

@@ -38,8 +38,10 @@ from tqdm.auto import tqdm
 from hfc_fast import _ext
 from hfc_fast._checks import check_no_overlap, check_number, check_real_floating
 from hfc_fast._distributed import all_sum, rank_and_world
+from hfc_fast._model import PROBABILITIES, forward_logits, frozen_eval, model_device, normalised_output
 from hfc_fast.data.batching import rank_batches
 from hfc_fast.radius import frequency_grid
+from hfc_fast.tracking import Normalize
 
 __all__ = ["FourierHeatMap", "band_noise", "band_noise_profile", "fourier_basis", "fourier_heat_map",
            "fourier_perturb", "fourier_perturb_reference", "fourier_signs", "heat_map_frequencies",
@@ -181,33 +183,20 @@ if _ext.LOADED:
 
 
 # ---------------------------------------------------------------------- the maps
-def _device_of(model: nn.Module) -> torch.device:
-    param = next(iter(model.parameters()), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
-def _logits(net, x, amp: bool) -> torch.Tensor:
-    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
-        out = net(x)
-    if not isinstance(out, torch.Tensor) or out.dim() != 2:
-        raise ValueError("model must return logits of shape (B, classes)")
-    return out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
-
-
 def _refuse_probabilities(logits: torch.Tensor) -> None:
-    rows = logits.sum(1)
-    if logits.shape[1] > 1 and bool(((logits >= 0) & (logits <= 1)).all()) and \
-            bool(torch.allclose(rows, torch.ones_like(rows), atol=1e-4)):
+    """The loss map needs logits: a model ending in softmax is refused (log-softmax outputs are logits up to a
+    constant and give the same loss)."""
+    if normalised_output(logits) == PROBABILITIES:
         raise ValueError("model must return logits, but its outputs look like probabilities (rows in [0, 1] "
                          "summing to 1): the loss map needs logits; remove the final softmax")
 
 
-def _with_normalisation(model, normalize):
-    if normalize is None:
-        return model
-    from hfc_fast.tracking import Normalize
-
-    return Normalize(model, *normalize)
+def _pass(model, data, normalize, device, batch_size: int, workers: int, start: int = 0):
+    """What a pass over ``data`` needs: the device (the model's by default), the model behind the
+    normalisation there, and this rank's batches from batch ``start`` on with their count."""
+    device = torch.device(device) if device is not None else model_device(model)
+    net = (model if normalize is None else Normalize(model, *normalize)).to(device)
+    return (device, net, *rank_batches(data, batch_size, workers, start))
 
 
 @dataclass
@@ -295,62 +284,44 @@ def fourier_heat_map(model: nn.Module, data, eps: float, *, stride: int = 1, max
     summed. Returns :class:`FourierHeatMap`.
     """
     eps = check_number(eps, "eps", minimum=0.0)
-    device = torch.device(device) if device is not None else _device_of(model)
+    device, net, batches, total = _pass(model, data, normalize, device, batch_size, workers,
+                                        state.next_batch if state else 0)
     images_per_pass = images_per_pass or (8192 if device.type == "cuda" else 512)
     if isinstance(images_per_pass, bool) or not isinstance(images_per_pass, int) or images_per_pass < 1:
         raise ValueError(f"images_per_pass must be a positive integer, got {images_per_pass!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    net = _with_normalisation(model, normalize).to(device)
     layout = torch.channels_last if channels_last else torch.contiguous_format
     if channels_last:
         net = copy.deepcopy(net).eval().to(memory_format=torch.channels_last)
     if state is not None:  # continue from a copy: the caller's saved counts stay as they were
         state = FourierHeatMap.from_state({k: (v.clone() if torch.is_tensor(v) else v)
                                            for k, v in state.state_dict().items()})
-    batches, total = rank_batches(data, batch_size, workers, state.next_batch if state else 0)
     rank, _ = rank_and_world()
-    was_training = model.training
-    model.eval()
     bar = None
     try:
-        for i, (x, y) in batches:
-            x, y = x.to(device), y.to(device)
-            if state is None:
-                h, w = x.shape[-2:]
-                ks = freqs if freqs is not None else heat_map_frequencies(h, w, stride=stride, max_radius=max_radius)
-                state = FourierHeatMap((h, w), eps, ks.cpu(), torch.zeros(len(ks), dtype=torch.float64),
-                                       torch.zeros(len(ks), dtype=torch.float64))
-            if bar is None:
-                bar = tqdm(total=None if total is None else total * len(state.freqs), desc="Fourier heat map",
-                           unit="basis", unit_scale=True, leave=False, disable=not progress or rank != 0)
-            offset = i * (getattr(data, "batch_size", None) or batch_size)
-            logits = _logits(net, x.contiguous(memory_format=layout), amp)
-            _refuse_probabilities(logits)
-            state.clean_errors += float((logits.argmax(1) != y).sum())
-            state.clean_loss += float(F.cross_entropy(logits, y, reduction="sum"))
-            chunk = max(1, images_per_pass // len(x))
-            ks = state.freqs.to(device)
-            buffer = None
-            for start in range(0, len(ks), chunk):
-                part = ks[start:start + chunk]
-                shape = (len(part) * len(x), *x.shape[1:])
-                if buffer is None or buffer.shape != shape:
-                    buffer = torch.empty(shape, dtype=x.dtype, device=device)
-                perturbed = fourier_perturb(x, part, eps, seed, offset, lo, hi, out=buffer)
-                logits = _logits(net, perturbed.contiguous(memory_format=layout), amp)
-                labels = y.repeat(len(part))
-                wrong = (logits.argmax(1) != labels).view(len(part), len(x)).sum(1)
-                loss = F.cross_entropy(logits, labels, reduction="none").view(len(part), len(x)).sum(1)
-                state.errors[start:start + len(part)] += wrong.double().cpu()
-                state.loss[start:start + len(part)] += loss.double().cpu()
-                bar.update(len(part))
-            state.n += len(y)
-            state.next_batch = i + 1
-            if save is not None and (state.next_batch % save_every == 0):
-                save(state)
+        with frozen_eval(model):
+            for i, (x, y) in batches:
+                x, y = x.to(device), y.to(device)
+                if state is None:
+                    h, w = x.shape[-2:]
+                    ks = freqs if freqs is not None else \
+                        heat_map_frequencies(h, w, stride=stride, max_radius=max_radius)
+                    state = FourierHeatMap((h, w), eps, ks.cpu(), torch.zeros(len(ks), dtype=torch.float64),
+                                           torch.zeros(len(ks), dtype=torch.float64))
+                if bar is None:
+                    bar = tqdm(total=None if total is None else total * len(state.freqs), desc="Fourier heat map",
+                               unit="basis", unit_scale=True, leave=False, disable=not progress or rank != 0)
+                offset = i * (getattr(data, "batch_size", None) or batch_size)
+                logits = forward_logits(net, x.contiguous(memory_format=layout), amp=amp)
+                _refuse_probabilities(logits)
+                state.clean_errors += float((logits.argmax(1) != y).sum())
+                state.clean_loss += float(F.cross_entropy(logits, y, reduction="sum"))
+                _count_bases(net, x, y, state, eps=eps, seed=seed, offset=offset, lo=lo, hi=hi, layout=layout, amp=amp,
+                             chunk=max(1, images_per_pass // len(x)), bar=bar)
+                state.n += len(y)
+                state.next_batch = i + 1
+                if save is not None and (state.next_batch % save_every == 0):
+                    save(state)
     finally:
-        model.train(was_training)
         if bar is not None:
             bar.close()
     if state is None:
@@ -358,6 +329,25 @@ def fourier_heat_map(model: nn.Module, data, eps: float, *, stride: int = 1, max
     if save is not None:
         save(state)
     return _summed(state, device)
+
+
+def _count_bases(net, x, y, state: FourierHeatMap, *, eps, seed, offset, lo, hi, layout, amp, chunk, bar) -> None:
+    """Add one batch's errors and losses at every frequency of ``state``, ``chunk`` bases per model pass."""
+    ks = state.freqs.to(x.device)
+    buffer = None
+    for start in range(0, len(ks), chunk):
+        part = ks[start:start + chunk]
+        shape = (len(part) * len(x), *x.shape[1:])
+        if buffer is None or buffer.shape != shape:
+            buffer = torch.empty(shape, dtype=x.dtype, device=x.device)
+        perturbed = fourier_perturb(x, part, eps, seed, offset, lo, hi, out=buffer)
+        logits = forward_logits(net, perturbed.contiguous(memory_format=layout), amp=amp)
+        labels = y.repeat(len(part))
+        wrong = (logits.argmax(1) != labels).view(len(part), len(x)).sum(1)
+        loss = F.cross_entropy(logits, labels, reduction="none").view(len(part), len(x)).sum(1)
+        state.errors[start:start + len(part)] += wrong.double().cpu()
+        state.loss[start:start + len(part)] += loss.double().cpu()
+        bar.update(len(part))
 
 
 def _summed(state: FourierHeatMap, device) -> FourierHeatMap:
@@ -373,31 +363,20 @@ def linearised_map(model: nn.Module, data, *, batch_size: int = 250, normalize=N
                    device=None, workers: int = 0, progress: bool = False) -> torch.Tensor:
     """The one-pass map: mean over images and channels of ``|DFT2(∇x L)|`` (orthonormal DFT, L the
     cross-entropy of each image), (H, W) float64 with DC at the centre. One backward pass per batch."""
-    device = torch.device(device) if device is not None else _device_of(model)
-    net = _with_normalisation(model, normalize).to(device)
-    batches, total = rank_batches(data, batch_size, workers, 0)
+    device, net, batches, total = _pass(model, data, normalize, device, batch_size, workers)
     rank, _ = rank_and_world()
-    flags = [(p, p.requires_grad) for p in model.parameters()]
-    was_training = model.training
-    model.eval()
-    for p, _ in flags:
-        p.requires_grad_(False)
     acc, n = None, 0
-    try:
+    with frozen_eval(model):
         for _, (x, y) in tqdm(batches, total=total, desc="linearised map", unit="batch", leave=False,
                               disable=not progress or rank != 0):
             x = x.to(device).detach().requires_grad_(True)
             with torch.enable_grad():
-                logits = _logits(net, x, amp)
+                logits = forward_logits(net, x, amp=amp)
                 _refuse_probabilities(logits.detach())
                 grad = torch.autograd.grad(F.cross_entropy(logits, y.to(device), reduction="sum"), x)[0]
             part = torch.fft.fft2(grad.double(), norm="ortho").abs().sum((0, 1))
             acc = part if acc is None else acc + part
             n += grad.shape[0] * grad.shape[1]
-    finally:
-        model.train(was_training)
-        for p, flag in flags:
-            p.requires_grad_(flag)
     if acc is None:
         raise ValueError("data holds no images")
     h, w = acc.shape
@@ -461,14 +440,10 @@ def band_noise_profile(model: nn.Module, data, eps: float, *, edges=None, width:
         ``{"edges", "accuracy": [per band], "white", "clean", "n", "eps"}``.
     """
     eps = check_number(eps, "eps", minimum=0.0)
-    device = torch.device(device) if device is not None else _device_of(model)
-    net = _with_normalisation(model, normalize).to(device)
-    batches, total = rank_batches(data, batch_size, workers, 0)
+    device, net, batches, total = _pass(model, data, normalize, device, batch_size, workers)
     rank, _ = rank_and_world()
-    was_training = model.training
-    model.eval()
     hits, n = None, 0
-    try:
+    with frozen_eval(model):
         for i, (x, y) in tqdm(batches, total=total, desc="band noise", unit="batch", leave=False,
                               disable=not progress or rank != 0):
             x, y = x.to(device), y.to(device)
@@ -486,10 +461,8 @@ def band_noise_profile(model: nn.Module, data, eps: float, *, edges=None, width:
             white = white * (eps / white.flatten(1).norm(dim=1).clamp_min(1e-300).view(-1, 1, 1, 1))
             views.append((x + white.to(x.dtype)).clamp(lo, hi))
             for v, view in enumerate(views):
-                hits[v] += float((_logits(net, view, amp).argmax(1) == y).sum())
+                hits[v] += float((forward_logits(net, view, amp=amp).argmax(1) == y).sum())
             n += len(y)
-    finally:
-        model.train(was_training)
     if hits is None:
         raise ValueError("data holds no images")
     totals = all_sum([float(n), *hits.tolist()], device)

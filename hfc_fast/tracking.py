@@ -19,6 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from hfc_fast._distributed import all_sum, rank_and_world
+from hfc_fast._model import frozen_eval, model_device
 from hfc_fast.data.batching import rank_batches
 from hfc_fast.frequency import frequency_split
 from hfc_fast.radius import as_radii, radius_key
@@ -72,11 +73,6 @@ class TrackingState:
         return cls(int(d["next_batch"]), int(d["n"]), d["hits"])
 
 
-def _device_of(model: nn.Module) -> torch.device:
-    param = next(iter(model.parameters()), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
 @torch.no_grad()
 def track_frequencies(model: nn.Module, data, radii, *, batch_size: int = 500, topk=(1,),
                       normalize: tuple | None = None, amp: bool = False, device=None, workers: int = 0,
@@ -111,18 +107,16 @@ def track_frequencies(model: nn.Module, data, radii, *, batch_size: int = 500, t
         raise ValueError(f"topk must hold positive integers, got {topk!r}")
     if batch_size < 1 or save_every < 1:
         raise ValueError(f"batch_size and save_every must be >= 1, got {batch_size} and {save_every}")
-    device = torch.device(device) if device is not None else _device_of(model)
+    device = torch.device(device) if device is not None else model_device(model)
     net = Normalize(model, *normalize).to(device) if normalize is not None else model
     state = TrackingState(state.next_batch, state.n, state.hits.clone()) if state else TrackingState()
     if state.hits.numel() == 0:
         state.hits = torch.zeros(len(ks), 1 + 2 * len(radii), dtype=torch.float64)
     batches, total = rank_batches(data, batch_size, workers, state.next_batch)
     rank, _ = rank_and_world()
-    was_training = model.training
-    model.eval()
     buffers = None
     since_save = 0
-    try:
+    with frozen_eval(model):
         for i, (x, y) in tqdm(batches, total=total, desc="tracking", unit="batch", leave=False,
                               disable=not progress or rank != 0):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
@@ -149,8 +143,6 @@ def track_frequencies(model: nn.Module, data, radii, *, batch_size: int = 500, t
             if save is not None and since_save >= save_every:
                 save(state)
                 since_save = 0
-    finally:
-        model.train(was_training)
     if save is not None:
         save(state)
     totals = all_sum([float(state.n), *state.hits.flatten().tolist()], device)

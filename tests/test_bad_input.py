@@ -223,6 +223,12 @@ API_CASES = [
     ("tracking at a negative radius",
      lambda: (lambda m, x, y: lambda: hfc_fast.track_frequencies(m, (x, y), -2))(*_model_and_batch()),
      ValueError, "radius must be non-negative"),
+    ("a one-pass map with batch size 0",
+     lambda: (lambda m, x, y: lambda: hfc_fast.linearised_map(m, (x, y), batch_size=0))(*_model_and_batch()),
+     ValueError, "batch_size must be a positive integer, got 0"),
+    ("band noise with batch size 0",
+     lambda: (lambda m, x, y: lambda: hfc_fast.band_noise_profile(m, (x, y), 1.0, batch_size=0))(*_model_and_batch()),
+     ValueError, "batch_size must be a positive integer, got 0"),
     ("an IDX file cut short", lambda: _truncated_idx, ValueError, "cannot be read"),
 ]
 

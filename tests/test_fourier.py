@@ -3,6 +3,7 @@ DFT of two spikes, the heat map as a plain loop over bases, closed forms on line
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -175,6 +176,27 @@ def test_a_model_returning_probabilities_is_refused(trained):
         fourier_heat_map(torch.nn.Sequential(model, torch.nn.Softmax(1)), (x, y), 1.0)
     with pytest.raises(ValueError, match="eps must be >= 0"):
         fourier_heat_map(model, (x, y), -1.0)
+
+
+@pytest.mark.parametrize("evaluation", [
+    lambda m, data: fourier_heat_map(m, data, 1.0, max_radius=2, channels_last=False),
+    lambda m, data: fourier_heat_map(m, data, 1.0, max_radius=2, channels_last=True),
+    lambda m, data: linearised_map(m, data),
+    lambda m, data: band_noise_profile(m, data, 1.0),
+    lambda m, data: hfc_fast.track_frequencies(m, data, [2]),
+], ids=["heat map", "heat map, channels last", "linearised map", "band noise", "tracking"])
+def test_an_evaluation_leaves_every_module_and_parameter_as_it_found_them(trained, evaluation):
+    model, x, y = trained
+    model = copy.deepcopy(model).train()
+    first, last = list(model.children())[0], list(model.parameters())[-1]
+    first.eval()  # a frozen part inside a model in training, as fine-tuning loops have
+    last.requires_grad_(False)
+    modes = {n: m.training for n, m in model.named_modules()}
+    flags = {n: p.requires_grad for n, p in model.named_parameters()}
+    evaluation(model, (x[:40], y[:40]))
+    assert {n: m.training for n, m in model.named_modules()} == modes
+    assert {n: p.requires_grad for n, p in model.named_parameters()} == flags
+    assert all(p.grad is None for p in model.parameters())
 
 
 # ---------------------------------------------------------------------- the one-pass map

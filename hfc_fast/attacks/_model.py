@@ -1,50 +1,14 @@
-"""How an attack touches the model: eval mode, input gradients only, logits check."""
+"""How an attack reads the model: the labels and logits check, the loss to ascend, what counts as fooled
+(eval mode, frozen parameters and the logits themselves: :mod:`hfc_fast._model`)."""
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-
-@contextlib.contextmanager
-def attack_mode(model):
-    """Run ``model`` in eval mode with frozen parameters; restore both afterwards.
-
-    Every submodule's own ``training`` flag and every parameter's
-    ``requires_grad`` are put back exactly, so an attack inside a training loop
-    leaves the loop's state untouched. Freezing the parameters means the
-    backward pass builds input gradients only and never writes ``.grad``.
-    """
-    if not isinstance(model, nn.Module):
-        yield
-        return
-    modes = [(m, m.training) for m in model.modules()]
-    flags = [(p, p.requires_grad) for p in model.parameters()]
-    model.eval()
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for m, training in modes:
-            m.training = training
-        for p, flag in flags:
-            p.requires_grad_(flag)
-
-
-def forward_logits(model, x: torch.Tensor, *, amp: bool) -> torch.Tensor:
-    """``model(x)`` as logits (B, K), at least float32; under bfloat16 autocast when ``amp``."""
-    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
-        logits = model(x)
-    if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.shape[0] != x.shape[0]:
-        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise ValueError(f"model must return logits of shape (B, classes) = ({x.shape[0]}, K), got {shape}")
-    # low-precision logits (autocast) are scored in float32; float64 models keep their precision
-    return logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+from hfc_fast._model import normalised_output
 
 
 def check_logits(logits: torch.Tensor, y: torch.Tensor) -> None:
@@ -57,18 +21,9 @@ def check_logits(logits: torch.Tensor, y: torch.Tensor) -> None:
     if y.numel() and (int(y.min()) < 0 or int(y.max()) >= logits.shape[1]):
         raise ValueError(f"y must hold class labels in [0, {logits.shape[1]}) for a model of {logits.shape[1]} "
                          f"classes, got labels from {int(y.min())} to {int(y.max())}")
-    if logits.numel() == 0 or logits.shape[1] < 2:
+    kind = normalised_output(logits)
+    if kind is None:
         return
-    with torch.no_grad():
-        rows = logits.sum(dim=1)
-        if bool(((logits >= 0) & (logits <= 1)).all()) and bool(torch.allclose(rows, torch.ones_like(rows), atol=1e-4)):
-            kind = "probabilities (rows in [0, 1] summing to 1)"
-        elif bool((logits <= 0).all()) and bool(
-            torch.allclose(torch.logsumexp(logits, 1), torch.zeros_like(rows), atol=1e-4)
-        ):
-            kind = "log-probabilities (rows with logsumexp 0)"
-        else:
-            return
     warnings.warn(
         f"model output looks like {kind}; attacks expect raw logits, and a softmax at the end "
         "saturates the loss so its gradients vanish. Remove the final softmax/log_softmax.",

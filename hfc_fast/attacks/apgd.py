@@ -42,10 +42,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from hfc_fast._model import forward_logits, frozen_eval
 from hfc_fast.attacks._inputs import as_values, check_batch, check_count
-from hfc_fast.attacks._model import attack_mode, check_logits, forward_logits
-from hfc_fast.attacks.band import BandProjection
-from hfc_fast.attacks.result import AttackResult
+from hfc_fast.attacks._model import check_logits
+from hfc_fast.attacks.band import BandProjection, seen_point
+from hfc_fast.attacks.result import AttackResult, nested_balls
 from hfc_fast.pgd_step import pgd_step_unchecked_
 
 __all__ = ["apgd", "apgd_checkpoints", "dlr_loss", "dlr_targeted_loss"]
@@ -95,16 +96,11 @@ class _Apgd:
         self.forwards = self.backwards = 0
         self.step_history: list[torch.Tensor] = []
 
-    def _iterate(self, z, x0, eps):
-        if self.projection is None:
-            return z
-        return (x0 + self.projection.within(z - x0, eps)).clamp(self.lo, self.hi)
-
     def _value_and_grad(self, z, x0, y, target, eps, *, need_grad: bool = True):
         """Per-sample loss, fooled flags and loss gradient (w.r.t. z) at z."""
         z = z.detach().requires_grad_(need_grad)
         with torch.set_grad_enabled(need_grad):
-            x_t = self._iterate(z, x0, eps)
+            x_t = seen_point(self.projection, z, x0, eps, self.lo, self.hi)
             logits = forward_logits(self.model, x_t, amp=self.amp)
             if self.loss == "ce":
                 values = F.cross_entropy(logits, y, reduction="none")
@@ -230,7 +226,7 @@ def apgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, steps: int = 100, loss
         x = x.contiguous(memory_format=torch.channels_last)
     engine = _Apgd(model, x, y, steps=steps, loss=loss, projection=projection, amp=amp, generator=generator,
                    lo=float(lo), hi=float(hi), early_exit=early_exit, record=record_steps)
-    with attack_mode(model), torch.no_grad():
+    with frozen_eval(model), torch.no_grad():
         logits = forward_logits(model, x, amp=amp)
         check_logits(logits, y)
         engine.forwards += len(x)
@@ -241,26 +237,15 @@ def apgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, steps: int = 100, loss
         ranked = logits.scatter(1, y[:, None], float("-inf")).argsort(dim=1, descending=True)
     targets = [ranked[:, i] for i in range(min(target_classes, logits.shape[1] - 1))] if loss == "dlr-targeted" \
         else [None]
-    fooled = clean_fooled.unsqueeze(0).repeat(len(eps_values), 1)
-    adversarials = x.detach().unsqueeze(0).repeat(len(eps_values), *([1] * x.dim())) if return_adversarials \
-        else None
-    with attack_mode(model):
-        for k, e in enumerate(eps_values):
-            if k > 0:
-                fooled[k] |= fooled[k - 1]
-                if adversarials is not None and early_exit:
-                    carried = fooled[k - 1] & ~clean_fooled
-                    adversarials[k][carried] = adversarials[k - 1][carried]
-            if e == 0:
-                continue
-            for target in targets:
-                for _ in range(restarts):
-                    idx = (~fooled[k]).nonzero().squeeze(1) if early_exit else torch.arange(len(x), device=x.device)
-                    if idx.numel() == 0:
-                        break
-                    engine.attack_ball(idx, e, target, fooled[k], adversarials[k] if adversarials is not None
-                                       else None)
-                    engine.record = False
+
+    def attack_ball(k, run, idx, fooled_row, adv_row):  # each target in turn, ``restarts`` runs each
+        engine.attack_ball(idx, eps_values[k], targets[run // restarts], fooled_row, adv_row)
+        engine.record = False
+
+    with frozen_eval(model):
+        fooled, adversarials = nested_balls(x, clean_fooled, eps_values, runs=len(targets) * restarts,
+                                            early_exit=early_exit, return_adversarials=return_adversarials,
+                                            attack_ball=attack_ball)
     method = {"name": f"apgd-{loss}" if loss != "dlr-targeted" else "apgd-t", "steps": steps, "loss": loss,
               "restarts": restarts, "band": list(band) if band is not None else None, "amp": amp, "seed": seed,
               "early_exit": early_exit, "checkpoints": apgd_checkpoints(steps)}

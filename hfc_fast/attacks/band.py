@@ -43,3 +43,12 @@ class BandProjection:
 
     def __repr__(self) -> str:
         return f"BandProjection({self.kind!r}, {self.radius:g})"
+
+
+def seen_point(projection: BandProjection | None, z: torch.Tensor, x0: torch.Tensor, eps: float, lo: float,
+               hi: float) -> torch.Tensor:
+    """The point the model sees for an iterate ``z``: ``z`` itself without a band, else ``x0`` plus ``z``'s
+    in-band perturbation scaled into the ε-ball (:meth:`BandProjection.within`), kept in the box."""
+    if projection is None:
+        return z
+    return (x0 + projection.within(z - x0, eps)).clamp(lo, hi)

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 import torch
 
 from hfc_fast._checks import check_number
+from hfc_fast._model import forward_logits, frozen_eval
 from hfc_fast.attacks._inputs import check_batch, check_count
-from hfc_fast.attacks._model import attack_mode, check_logits, forward_logits
+from hfc_fast.attacks._model import check_logits
 
 __all__ = ["DeepFoolResult", "deepfool"]
 
@@ -110,7 +111,7 @@ def deepfool(model, x: torch.Tensor, y: torch.Tensor, *, steps: int = 50, oversh
         candidates = check_count(candidates, "candidates", minimum=2)
     x0 = x.detach()
     forwards = backwards = 0
-    with attack_mode(model):
+    with frozen_eval(model):
         with torch.no_grad():
             logits = forward_logits(model, x0, amp=amp)
         check_logits(logits, y)

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from hfc_fast._distributed import all_sum, rank_and_world
+from hfc_fast._distributed import all_sum, rank_and_world, shard
+from hfc_fast._model import model_device
 from hfc_fast.attacks._inputs import as_values
 from hfc_fast.attacks.apgd import apgd
 from hfc_fast.attacks.pgd import fgsm, pgd
@@ -128,18 +129,14 @@ def robust_accuracy(model, loader: Iterable, attacks: Sequence | Mapping = ("fgs
         if builtin is not None and attack_kwargs:
             takes = _TAKES["apgd" if builtin.startswith("apgd") else builtin]
             resolved[name] = functools.partial(attack, **{k: v for k, v in attack_kwargs.items() if k in takes})
-    if device is None:
-        param = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
-        device = param.device if param is not None else torch.device("cpu")
+    device = model_device(model) if device is None else device
     rank, world = rank_and_world()
     report = RobustAccuracy(eps=eps_values, robust={n: [0] * len(eps_values) for n in resolved},
                             forwards=dict.fromkeys(resolved, 0), backwards=dict.fromkeys(resolved, 0),
                             worst=[0] * len(eps_values), cascade=cascade)
-    total = len(loader) if hasattr(loader, "__len__") else None
-    bar = tqdm(loader, total=total, desc="robust accuracy", disable=not progress or rank != 0, unit="batch")
-    for index, (x, y) in enumerate(bar):
-        if index % world != rank:
-            continue
+    batches, total = shard(loader)
+    bar = tqdm(batches, total=total, desc="robust accuracy", disable=not progress or rank != 0, unit="batch")
+    for _, (x, y) in bar:
         x, y = x.to(device), y.to(device)
         alive = torch.ones(len(eps_values), len(x), dtype=torch.bool, device=x.device)  # robust to all so far
         clean_correct = None

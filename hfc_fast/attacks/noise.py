@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from hfc_fast._model import forward_logits, frozen_eval
 from hfc_fast.attacks._inputs import as_values, check_batch, check_count
-from hfc_fast.attacks._model import attack_mode, check_logits, forward_logits
+from hfc_fast.attacks._model import check_logits
 
 __all__ = ["NoiseResult", "noise_attack"]
 
@@ -102,7 +103,7 @@ def noise_attack(model, x: torch.Tensor, y: torch.Tensor, sigma, trials: int = 1
     generator = torch.Generator(device=x.device).manual_seed(int(seed)) if seed is not None else None
     x0 = x.detach()
     batch = len(x0)
-    with attack_mode(model):
+    with frozen_eval(model):
         logits, margin, grad_norm = _linear_margin(model, x0, y, amp)
         forwards, backwards = batch, batch
         correct = logits.argmax(1) == y

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import torch
 
+from hfc_fast._model import forward_logits, frozen_eval
 from hfc_fast.attacks._inputs import as_values, check_batch, check_count
-from hfc_fast.attacks._model import attack_loss, attack_mode, check_logits, forward_logits, is_fooled
-from hfc_fast.attacks.band import BandProjection
-from hfc_fast.attacks.result import AttackResult
+from hfc_fast.attacks._model import attack_loss, check_logits, is_fooled
+from hfc_fast.attacks.band import BandProjection, seen_point
+from hfc_fast.attacks.result import AttackResult, nested_balls
 from hfc_fast.pgd_step import pgd_step_unchecked_
 
 __all__ = ["fgsm", "pgd"]
@@ -74,13 +75,6 @@ class _Attack:
                 grad = self.projection(grad)
         return is_fooled(logits.detach(), self.y, self.targeted), grad
 
-    def _iterate(self, z, x0, eps):
-        """The point the model sees: z itself, or x0 plus z's in-band perturbation kept in the box."""
-        if self.projection is None:
-            return z
-        delta = self.projection.within(z - x0, eps)
-        return (x0 + delta).clamp(self.lo, self.hi)
-
     def attack_ball(self, idx, eps, alpha, clean_grad, fooled_row, adv_row) -> None:
         """Attack images ``idx`` within ``eps``; mark ``fooled_row`` and fill ``adv_row`` in place."""
         x0, y = self.x0[idx], self.y[idx]
@@ -99,7 +93,7 @@ class _Attack:
                 need_grad = t < self.steps
                 z.requires_grad_(need_grad)
                 with torch.set_grad_enabled(need_grad):
-                    x_t = self._iterate(z, x0, eps)
+                    x_t = seen_point(self.projection, z, x0, eps, self.lo, self.hi)
                     logits = forward_logits(self.model, x_t, amp=self.amp)
                 self.forwards += len(z)
                 hit = is_fooled(logits.detach(), y, self.targeted)
@@ -183,25 +177,13 @@ def pgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, alpha=None, steps: int 
     attack = _Attack(model, x, y, steps=steps, random_start=random_start, targeted=targeted, projection=projection,
                      amp=amp, generator=generator, lo=float(lo), hi=float(hi),
                      early_exit=early_exit)
-    n_eps = len(eps_values)
-    with attack_mode(model):
+    with frozen_eval(model):
         clean_fooled, clean_grad = attack.clean_pass(clean)
-        fooled = clean_fooled.unsqueeze(0).repeat(n_eps, 1)
-        adversarials = x.detach().unsqueeze(0).repeat(n_eps, *([1] * x.dim())) if return_adversarials else None
-        for k, (e, a) in enumerate(zip(eps_values, alphas, strict=True)):
-            if k > 0:  # nested balls: what fooled at a smaller ε fools here too
-                carried = fooled[k - 1] & ~clean_fooled
-                fooled[k] |= fooled[k - 1]
-                if adversarials is not None and early_exit:
-                    adversarials[k][carried] = adversarials[k - 1][carried]
-            if e == 0:
-                continue
-            for _ in range(restarts):
-                idx = (~fooled[k]).nonzero().squeeze(1) if early_exit else torch.arange(len(x), device=x.device)
-                if idx.numel() == 0:
-                    break
-                attack.attack_ball(idx, e, a, clean_grad if not random_start else None, fooled[k],
-                                   adversarials[k] if adversarials is not None else None)
+        fooled, adversarials = nested_balls(
+            x, clean_fooled, eps_values, runs=restarts, early_exit=early_exit,
+            return_adversarials=return_adversarials,
+            attack_ball=lambda k, _, idx, row, adv: attack.attack_ball(
+                idx, eps_values[k], alphas[k], clean_grad if not random_start else None, row, adv))
     method = {"name": "pgd", "steps": steps, "alpha": list(alphas), "random_start": random_start,
               "restarts": restarts, "targeted": targeted, "band": list(band) if band is not None else None,
               "amp": amp, "seed": seed, "early_exit": early_exit}

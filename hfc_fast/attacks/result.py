@@ -1,4 +1,4 @@
-"""What an attack returns."""
+"""What an attack returns, and how its radii fill it (nested balls)."""
 
 from __future__ import annotations
 
@@ -55,3 +55,30 @@ class AttackResult:
             "forwards": self.forwards,
             "backwards": self.backwards,
         }
+
+
+def nested_balls(x: torch.Tensor, clean_fooled: torch.Tensor, eps: tuple[float, ...], *, runs: int,
+                 early_exit: bool, return_adversarials: bool, attack_ball) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """:class:`AttackResult`'s ``fooled`` (E, B) and ``adversarials`` over the ascending radii ``eps``.
+
+    At each ε an image fooled at a smaller one counts fooled (with early exit its adversarial is carried
+    over); then, ``runs`` times (restarts, targets), ``attack_ball(k, run, idx, fooled_row, adv_row)``
+    attacks images ``idx`` within ``eps[k]``, marking ``fooled_row`` and filling ``adv_row`` in place: the
+    images not fooled yet with early exit, else all of them. ε = 0 attacks nothing.
+    """
+    fooled = clean_fooled.unsqueeze(0).repeat(len(eps), 1)
+    adversarials = x.detach().unsqueeze(0).repeat(len(eps), *([1] * x.dim())) if return_adversarials else None
+    for k, e in enumerate(eps):
+        if k > 0:  # nested balls: what fooled at a smaller ε fools here too
+            carried = fooled[k - 1] & ~clean_fooled
+            fooled[k] |= fooled[k - 1]
+            if adversarials is not None and early_exit:
+                adversarials[k][carried] = adversarials[k - 1][carried]
+        if e == 0:
+            continue
+        for run in range(runs):
+            idx = (~fooled[k]).nonzero().squeeze(1) if early_exit else torch.arange(len(x), device=x.device)
+            if idx.numel() == 0:
+                break
+            attack_ball(k, run, idx, fooled[k], adversarials[k] if adversarials is not None else None)
+    return fooled, adversarials

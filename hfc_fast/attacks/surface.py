@@ -17,9 +17,10 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from hfc_fast._distributed import all_sum, rank_and_world
+from hfc_fast._distributed import all_sum, rank_and_world, shard
+from hfc_fast._model import forward_logits, frozen_eval, model_device
 from hfc_fast.attacks._inputs import as_values
-from hfc_fast.attacks._model import attack_mode, check_logits, forward_logits
+from hfc_fast.attacks._model import check_logits
 from hfc_fast.attacks.pgd import pgd
 from hfc_fast.radius import check_fits, radius_key
 
@@ -49,19 +50,15 @@ def robustness_surface(model, loader: Iterable, eps, radii, *, steps: int = 10, 
     check_fits(list(radii), name="radii")
     alphas = [e / 4 for e in eps_values] if alpha is None else alpha
     bands = _bands(radii)
-    if device is None:
-        param = next(iter(model.parameters()), None)
-        device = param.device if param is not None else torch.device("cpu")
-    rank, world = rank_and_world()
+    device = model_device(model) if device is None else device
+    batches, total = shard(loader)
+    rank, _ = rank_and_world()
     robust = torch.zeros(len(bands), len(eps_values), dtype=torch.float64)
     n = clean = forwards = backwards = 0
-    total = len(loader) if hasattr(loader, "__len__") else None
-    for index, (x, y) in enumerate(tqdm(loader, total=total, desc="ε × band surface", unit="batch",
-                                        disable=not progress or rank != 0)):
-        if index % world != rank:
-            continue
+    for _, (x, y) in tqdm(batches, total=total, desc="ε × band surface", unit="batch",
+                          disable=not progress or rank != 0):
         x, y = x.to(device), y.to(device)
-        with attack_mode(model):
+        with frozen_eval(model):
             x0 = x.detach().requires_grad_(True)
             with torch.enable_grad():
                 logits = forward_logits(model, x0, amp=amp)

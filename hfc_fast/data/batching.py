@@ -8,7 +8,7 @@ import math
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from hfc_fast._distributed import rank_and_world
+from hfc_fast._distributed import rank_and_world, shard
 from hfc_fast.data.registry import TensorData
 
 
@@ -41,6 +41,8 @@ def rank_batches(data, batch_size: int, workers: int, start: int = 0):
     ``data`` is a DataLoader (or any iterable of batches), a Dataset (batched here) or an ``(images, labels)``
     pair. Under torch.distributed rank r takes the batches whose number is r modulo the world size.
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     rank, world = rank_and_world()
     if isinstance(data, tuple | list) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
         data = TensorData(data[0], data[1], 0)
@@ -48,6 +50,5 @@ def rank_batches(data, batch_size: int, workers: int, start: int = 0):
         n_batches = math.ceil(len(data) / batch_size)
         mine = [i for i in range(start, n_batches) if i % world == rank]
         return index_batches(data, mine, batch_size, workers=workers), len(mine)
-    total = len(data) if hasattr(data, "__len__") else None
-    mine = ((i, b) for i, b in enumerate(data) if i >= start and i % world == rank)
-    return mine, None if total is None else len([i for i in range(start, total) if i % world == rank])
+    return shard(data, start)
+

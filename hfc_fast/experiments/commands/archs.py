@@ -77,7 +77,7 @@ def run(exp, args) -> dict:
         results[str(seed)] = seed_results
     table = [[n, *(mean(results[str(s)][n][k] for s in exp.seeds) for k in
                    ("test_acc", "robust_acc", "perturbation_hf_share", "features_hf_share"))] for n in results["0"]]
-    verdicts = claims(results, f"{exp.base.epochs} epochs per model")
+    verdicts = claims(results, exp.budget)
     report = "\n".join([
         "# Locality and high-frequency perturbations (Caro et al. 2020)", "",
         f"Each model trained {exp.base.epochs} epochs on {exp.base.dataset}; L∞ PGD ε = {args.eps:g}, {args.steps} "

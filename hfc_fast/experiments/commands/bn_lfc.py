@@ -49,7 +49,7 @@ def run(exp, args) -> dict:
                     "test": mean(h[-1]["test"]["acc"] for h in hs),
                     "first_epoch_train": mean(h[0]["train_running_acc"] for h in hs)}
              for name, hs in histories.items()}
-    verdicts = [claim(first_epoch, n, f"{exp.base.epochs} epochs per model")]
+    verdicts = [claim(first_epoch, n, exp.budget)]
     report = "\n".join([
         "# BatchNorm on LFC-trained models (Fig 6)", "",
         f"{exp.base.model} on {exp.base.dataset}, trained on the LFC (max-normalised) at each radius, "

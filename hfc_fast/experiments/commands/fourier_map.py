@@ -19,7 +19,7 @@ import torch
 import hfc_fast
 from hfc_fast.experiments.core import figures
 from hfc_fast.experiments.core.experiment import add_experiment_options
-from hfc_fast.experiments.core.files import save_torch
+from hfc_fast.experiments.core.files import save_torch, slug
 from hfc_fast.experiments.core.model_sources import (
     add_classifier_options,
     check_classifier_options,
@@ -62,8 +62,6 @@ def add_arguments(options) -> None:
 
 def check_args(args) -> None:
     check_classifier_options(args)
-    if args.compare and (args.checkpoint or args.torchvision or args.timm):
-        raise ValueError("--compare trains its own models; drop --checkpoint, --torchvision and --timm")
 
 
 def models(exp, args, channels: int) -> dict:
@@ -77,8 +75,7 @@ def models(exp, args, channels: int) -> dict:
 
 def measure(exp, args, name: str, model, normalize, data) -> dict:
     """The three measurements of one model; the heat map's counts saved as it goes."""
-    slug = "".join(c if c.isalnum() else "-" for c in name)
-    partial = exp.out / "partial" / f"{slug}-rank{exp.dist.rank}-of-{exp.dist.world}.pt"
+    partial = exp.out / "partial" / f"{slug(name)}-rank{exp.dist.rank}-of-{exp.dist.world}.pt"
     state = hfc_fast.FourierHeatMap.from_state(checkpoint_state(partial, "saved heat-map counts")) \
         if partial.exists() else None
     common = dict(batch_size=args.batch_size, normalize=normalize, amp=exp.base.amp, device=exp.dist.device,
@@ -104,7 +101,7 @@ def measure(exp, args, name: str, model, normalize, data) -> dict:
 
 def run(exp, args) -> dict:
     data = exp.data("test", limit=args.images)
-    results = {name: exp.stage(f"map-{''.join(c if c.isalnum() else '-' for c in name)}",
+    results = {name: exp.stage(f"map-{slug(name)}",
                                lambda m=model, z=normalize, n=name: measure(exp, args, n, m, z, data))
                for name, (model, normalize) in models(exp, args, data.image_shape[0]).items()}
     maps = {name: {k: torch.tensor(r[k]) for k in ("error", "loss", "linearised")} for name, r in results.items()}

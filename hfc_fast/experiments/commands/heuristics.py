@@ -6,6 +6,7 @@ import json
 
 from hfc_fast.experiments.core import figures, paper
 from hfc_fast.experiments.core.experiment import add_experiment_options
+from hfc_fast.experiments.core.files import slug
 from hfc_fast.experiments.core.options import Spec
 from hfc_fast.experiments.core.pages import csv_text, markdown_table
 from hfc_fast.experiments.core.verdicts import accuracy_part, mean, verdict, verdict_lines
@@ -32,10 +33,6 @@ def add_arguments(options) -> None:
     options.add("--groups", default=list(paper.HEURISTICS_NOTES), spec=Spec("names", choices=tuple(groups(0.0))),
                 help=f"comma-separated groups (default all: {', '.join(paper.HEURISTICS_NOTES)})")
     add_experiment_options(options, "heuristics")
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name).strip("-")
 
 
 def final(histories: list[list[dict]], keys: list[str]) -> dict:
@@ -78,7 +75,7 @@ def run(exp, args) -> dict:
                 config = exp.config(radii=radii, seed=seed, **changes)
                 signature = json.dumps(config.to_dict(), sort_keys=True)
                 if signature not in trained:
-                    trained[signature] = exp.trained(f"{group}-{_slug(name)}-s{seed}", config)[1]
+                    trained[signature] = exp.trained(f"{group}-{slug(name)}-s{seed}", config)[1]
                 histories.setdefault(name, []).append(trained[signature])
         everything.update(histories)
         exp.figure(figures.plot_variants, f"{group}.png", {n: h[0] for n, h in histories.items()},
@@ -95,7 +92,7 @@ def run(exp, args) -> dict:
     exp.write_text("heuristics.csv", csv_text(["group", "variant", "epochs", "train", "test", "gap",
                                                *(f"test_lfc_r{k}" for k in keys), *(f"test_hfc_r{k}" for k in keys)],
                                               rows))
-    verdicts = claims(everything, f"{exp.base.epochs} epochs per model")
+    verdicts = claims(everything, exp.budget)
     report = "\n".join([
         "# Training heuristics and LFC/HFC (Figs 4–5, other tests)", "",
         f"Each variant changes one setting of the vanilla run ({exp.base.model}, {exp.base.optimizer} "

@@ -34,7 +34,7 @@ def run(exp, args) -> dict:
     means = {name: mean(v) for name, v in shares.items()}
     verdicts = [verdict(paper.SMOOTHER_CLAIM, [paper.smoother_part(filters["natural"], filters["adversarial"])],
                         numbers=paper.smoother_numbers(means), paper=paper.SMOOTHER_PAPER,
-                        budget=f"{exp.base.epochs} epochs per model")]
+                        budget=exp.budget)]
     size = KERNEL_SPECTRUM_SIZE
     report = "\n".join([
         "# First-layer kernels (Fig 7)", "",

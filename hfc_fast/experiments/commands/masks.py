@@ -76,7 +76,7 @@ def run(exp, args) -> dict:
     keys = ("accuracy", "accuracy_masked", "accuracy_complement", "kept_share", "high_frequency_mass")
     table = [[n, *(mean(x[k] for x in r) for k in keys)] for n, r in results.items()]
     n = sum(len(y) for _, y in batches)
-    verdicts = [claim(results, n, f"{exp.base.epochs} epochs per model, {args.mask_steps} mask steps")] \
+    verdicts = [claim(results, n, f"{exp.budget}, {args.mask_steps} mask steps")] \
         if "naive" in results else []
     report = "\n".join([
         "# Learned Fourier masks (lecture)", "",

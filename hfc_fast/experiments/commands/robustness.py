@@ -74,7 +74,7 @@ def run(exp, args) -> dict:
     means = averaged(rows, args.rhos)
     exp.write_text("robustness.csv", robustness_csv(means))
     exp.figure(figures.plot_robustness, "robustness.png", means, paper.EPS)
-    budget = f"{exp.base.epochs} epochs per model"
+    budget = exp.budget
     verdicts = [verdict(paper.SMOOTHING_CLAIM, paper.smoothing_parts(per_seed), numbers=paper.smoothing_numbers(means),
                         paper=paper.TABLE2_PAPER, budget=budget),
                 verdict(paper.SURVIVES_CLAIM, paper.survives_parts(per_seed), numbers=paper.survives_numbers(means),
@@ -106,8 +106,8 @@ def masking_rows(check: dict) -> list[list]:
              f"PGD-{steps[0]}: {' / '.join(f'{v:.3f}' for v in check['pgd_few_steps'])}; PGD-{steps[1]}: "
              f"{' / '.join(f'{v:.3f}' for v in check['pgd_many_steps'])} (ε = "
              f"{', '.join(f'{e:g}' for e in check['eps'])})", str(check["monotone"])],
-            [f"about 0 at ε = {check['large_eps']:g}", f"worst case {check['worst_at_large_eps']:.3f}",
-             str(check["reaches_zero"])],
+            [f"about 0 (at most {paper.NEAR_ZERO:g}) at ε = {check['large_eps']:g}",
+             f"worst case {check['worst_at_large_eps']:.3f}", str(check["reaches_zero"])],
             ["transfer from the unsmoothed model is not stronger",
              f"transfer {check['transfer']:.3f}, white-box {check['white_box']:.3f} at ε = {check['transfer_eps']:g}",
              str(check["transfer_not_stronger"])]]

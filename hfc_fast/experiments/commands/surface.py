@@ -14,6 +14,7 @@ from __future__ import annotations
 from hfc_fast.attacks import robustness_surface
 from hfc_fast.experiments.core import figures
 from hfc_fast.experiments.core.experiment import add_experiment_options, add_paper_radii_option
+from hfc_fast.experiments.core.files import slug
 from hfc_fast.experiments.core.model_sources import (
     add_classifier_options,
     check_classifier_options,
@@ -43,8 +44,6 @@ def add_arguments(options) -> None:
 
 def check_args(args) -> None:
     check_classifier_options(args)
-    if args.compare and (args.checkpoint or args.torchvision or args.timm):
-        raise ValueError("--compare trains its own models; drop --checkpoint, --torchvision and --timm")
 
 
 def run(exp, args) -> dict:
@@ -56,7 +55,7 @@ def run(exp, args) -> dict:
     else:
         model, normalize = classifier(exp, args, exp.test_set().image_shape[0])
         models = {classifier_name(exp, args): Normalize(model, *normalize) if normalize else model}
-    surfaces = {name: exp.stage(f"surface-{''.join(c if c.isalnum() else '-' for c in name)}",
+    surfaces = {name: exp.stage(f"surface-{slug(name)}",
                                 lambda m=model: robustness_surface(m, batches, args.eps, radii, steps=args.steps,
                                                                    progress=exp.progress))
                 for name, model in models.items()}

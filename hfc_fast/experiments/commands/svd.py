@@ -39,25 +39,25 @@ def run(exp, args) -> dict:
     def svd_at(r):
         return lambda x: analyses.svd_split(x, analyses.energy_matched_rank(x, analyses.lfc_share(x, r)))
 
-    rows, difference = [], []  # per seed: per image, FFT flag − SVD flag averaged over radii
     seeds = [0] if args.checkpoint else exp.seeds  # a given model is one "seed"
-    for seed in seeds:
-        model = load_run(args.checkpoint)[0].to(exp.dist.device) if args.checkpoint else \
-            exp.trained(f"natural-s{seed}", exp.config(seed=seed))[0]
-        flags = {}
-        for paper_r, r in zip(paper_radii, radii, strict=True):
-            fft = analyses.story_flags(model, test.images, test.labels, lambda x, r=r: frequency_split(x, r))
-            svd = analyses.story_flags(model, test.images, test.labels, svd_at(r))
-            flags[paper_r] = fft.double() - svd.double()
-            rows.append({"seed": seed, "paper_radius": paper_r, "radius": r, "fft_count": int(fft.sum()),
-                         "svd_count": int(svd.sum()), "mean_rank": mean_rank(test.images[:500], r), "n": len(test)})
-        difference.append(torch.stack(list(flags.values())).mean(0))
+    models = [load_run(args.checkpoint)[0].to(exp.dist.device)] if args.checkpoint else \
+        [exp.trained(f"natural-s{seed}", exp.config(seed=seed))[0] for seed in seeds]
+    rows, per_radius = [], []  # per radius: (seeds, images) FFT flag − SVD flag
+    for paper_r, r in zip(paper_radii, radii, strict=True):
+        fft = analyses.story_flags(models, test.images, test.labels, lambda x, r=r: frequency_split(x, r))
+        svd = analyses.story_flags(models, test.images, test.labels, svd_at(r))
+        per_radius.append(fft.double() - svd.double())
+        rank = mean_rank(test.images[:500], r)
+        rows += [{"seed": seed, "paper_radius": paper_r, "radius": r, "fft_count": int(fft[i].sum()),
+                  "svd_count": int(svd[i].sum()), "mean_rank": rank, "n": len(test)} for i, seed in enumerate(seeds)]
+    rows.sort(key=lambda row: row["seed"])  # by seed, then radius
+    difference = list(torch.stack(per_radius).mean(0))  # per seed: per image, averaged over radii
     fft_total, svd_total = sum(r["fft_count"] for r in rows), sum(r["svd_count"] for r in rows)
     verdicts = [verdict(paper.SVD_CLAIM, [part("images supporting the Fig-2 story, FFT − SVD split (share, mean over "
                                                "radii)", effect_interval(difference))],
                         numbers=f"summed over radii and seeds: FFT {fft_total}, SVD {svd_total} of "
                                 f"{len(test) * len(seeds)} images", paper=paper.SVD_PAPER,
-                        budget=f"{exp.base.epochs} epochs per model" if not args.checkpoint else "")]
+                        budget=exp.budget if not args.checkpoint else "")]
     report = "\n".join([
         "# FFT vs truncated-SVD split (§8)", "",
         "An image supports the Fig-2 story when the model is right on x and on the second part (HFC, or the "

@@ -18,7 +18,7 @@ def add_arguments(options) -> None:
     add_experiment_options(options, "table1")
 
 
-def claim(rows: list[dict], n: int, epochs: int) -> dict:
+def claim(rows: list[dict], n: int, budget: str) -> dict:
     """Table 1's claim: test accuracy on the originals, LFC-trained minus HFC-trained, averaged over radii."""
     seeds = sorted({r["seed"] for r in rows})
 
@@ -29,7 +29,7 @@ def claim(rows: list[dict], n: int, epochs: int) -> dict:
     return verdict(paper.TABLE1_CLAIM, [accuracy_part("test accuracy on originals, LFC-trained − HFC-trained "
                                                       "(mean over radii)", arm("lfc"), arm("hfc"), n)],
                    numbers=f"mean test accuracy: LFC-trained {lfc:.3f}, HFC-trained {hfc:.3f}",
-                   paper=paper.TABLE1_PAPER, budget=f"{epochs} epochs per model")
+                   paper=paper.TABLE1_PAPER, budget=budget)
 
 
 def run(exp, args) -> dict:
@@ -56,7 +56,7 @@ def run(exp, args) -> dict:
               cell(band, "test_acc", paper_radius=paper_r), *paper.TABLE1[band][paper_r]]
              for band in bands for paper_r, r in zip(PAPER_RADII, radii, strict=True)]
     exp.figure(figures.plot_table1, "table1.png", table)
-    verdicts = [claim(rows, len(exp.test_set()), exp.base.epochs)] if set(bands) == {"lfc", "hfc"} else []
+    verdicts = [claim(rows, len(exp.test_set()), exp.budget)] if set(bands) == {"lfc", "hfc"} else []
     report = "\n".join([
         "# Training on LFC or HFC (Table 1)", "",
         f"{exp.base.model} on {exp.base.dataset}, {exp.base.epochs} epochs per model, images normalised by their "

@@ -166,6 +166,11 @@ class Experiment:
             raise ValueError(f"hfc {self.name} trains no models: it has no training settings")
         return self._base
 
+    @property
+    def budget(self) -> str:
+        """The training budget behind a verdict, in words."""
+        return f"{self.base.epochs} epochs per model"
+
     def config(self, **changes) -> TrainConfig:
         """The base training settings with ``changes``."""
         return TrainConfig.from_dict({**self.base.to_dict(), **changes}).validate()

@@ -93,6 +93,12 @@ def remove_temporary_files(folder: Path, *, recursive_into=("checkpoints", "part
     return found
 
 
+def slug(name: str) -> str:
+    """``name`` as part of a file name: every character but letters and digits becomes ``-``, none at either
+    end (``"adversarial (PGD 0.03)"`` → ``"adversarial--PGD-0-03"``)."""
+    return "".join(c if c.isalnum() else "-" for c in name).strip("-")
+
+
 def read_json(path: Path, what: str = "file"):
     """``path`` parsed as JSON; a ValueError naming the file when it is not."""
     try:

@@ -132,9 +132,13 @@ def add_classifier_options(options: Options) -> None:
 
 
 def check_classifier_options(args) -> None:
+    """A named torchvision or timm model needs its weights; a command's ``--compare`` (the models of hfc
+    robustness, trained here) takes no other model."""
     if (args.torchvision or args.timm) and args.weights is None:
         raise ValueError(f"--{'torchvision' if args.torchvision else 'timm'} needs --weights (a local state_dict "
                          "file)")
+    if getattr(args, "compare", False) and (args.checkpoint or args.torchvision or args.timm):
+        raise ValueError("--compare trains its own models; drop --checkpoint, --torchvision and --timm")
 
 
 def classifier(exp, args, channels: int):

@@ -1,0 +1,74 @@
+"""How the library's evaluations touch a model: where it lives, eval mode with its state put back, logits.
+
+The attacks, the frequency tracker and the Fourier maps run a caller's model
+and must leave it as they found it; they share these pieces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+from torch import nn
+
+
+def model_device(model) -> torch.device:
+    """The device of the model's first parameter (the CPU for a model without parameters or a plain callable)."""
+    param = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
+    return param.device if param is not None else torch.device("cpu")
+
+
+@contextlib.contextmanager
+def frozen_eval(model):
+    """Run ``model`` in eval mode with frozen parameters; restore both afterwards.
+
+    Every submodule's own ``training`` flag and every parameter's
+    ``requires_grad`` are put back exactly, so an evaluation inside a training
+    loop leaves the loop's state untouched. Freezing the parameters means a
+    backward pass builds input gradients only and never writes ``.grad``.
+    """
+    if not isinstance(model, nn.Module):
+        yield
+        return
+    modes = [(m, m.training) for m in model.modules()]
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    model.eval()
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for m, training in modes:
+            m.training = training
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
+def forward_logits(model, x: torch.Tensor, *, amp: bool) -> torch.Tensor:
+    """``model(x)`` as logits (B, K), at least float32; under bfloat16 autocast when ``amp``."""
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
+        logits = model(x)
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.shape[0] != x.shape[0]:
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise ValueError(f"model must return logits of shape (B, classes) = ({x.shape[0]}, K), got {shape}")
+    # low-precision logits (autocast) are scored in float32; float64 models keep their precision
+    return logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+
+
+PROBABILITIES = "probabilities (rows in [0, 1] summing to 1)"
+LOG_PROBABILITIES = "log-probabilities (rows with logsumexp 0)"
+
+
+@torch.no_grad()
+def normalised_output(logits: torch.Tensor) -> str | None:
+    """:data:`PROBABILITIES` or :data:`LOG_PROBABILITIES` when every row of ``logits`` (B, K) looks like one
+    (a model ending in softmax or log_softmax), else None."""
+    if logits.numel() == 0 or logits.shape[1] < 2:
+        return None
+    rows = logits.sum(dim=1)
+    if bool(((logits >= 0) & (logits <= 1)).all()) and bool(torch.allclose(rows, torch.ones_like(rows), atol=1e-4)):
+        return PROBABILITIES
+    if bool((logits <= 0).all()) and bool(
+            torch.allclose(torch.logsumexp(logits, 1), torch.zeros_like(rows), atol=1e-4)):
+        return LOG_PROBABILITIES
+    return None
