@@ -4,7 +4,9 @@ Reproduces and scales up Wang et al., "High-frequency Component Helps Explain
 the Generalization of Convolutional Neural Networks" (CVPR 2020).
 """
 
+from hfc_fast import _cli_start  # noqa: F401  (first, before torch: a Ctrl-C while hfc starts is one line)
 from hfc_fast._ext import backend_info
+from hfc_fast.errors import InputError, NonFiniteError
 from hfc_fast.fourier import (
     FourierHeatMap,
     band_noise_profile,
@@ -46,6 +48,8 @@ __all__ = [
     "LowPass",
     "Normalize",
     "TrackingState",
+    "InputError",
+    "NonFiniteError",
     "backend_info",
     "band_noise_profile",
     "first_conv",

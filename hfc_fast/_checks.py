@@ -7,6 +7,8 @@ import numbers
 
 import torch
 
+from hfc_fast.errors import InputError
+
 
 def check_real_floating(t, name: str) -> None:
     """``t`` must be a real floating-point tensor of any shape."""
@@ -27,7 +29,7 @@ def check_image(x: torch.Tensor, name: str = "x") -> None:
             f"{name} must be a floating-point tensor (float16, bfloat16, float32 or float64), got {x.dtype}"
         )
     if x.dim() < 2:
-        raise ValueError(f"{name} must have at least 2 dimensions (..., H, W), got shape {tuple(x.shape)}")
+        raise InputError(f"{name} must have at least 2 dimensions (..., H, W), got shape {tuple(x.shape)}")
 
 
 def check_number(value, name: str, *, minimum: float | None = None) -> float:
@@ -36,11 +38,11 @@ def check_number(value, name: str, *, minimum: float | None = None) -> float:
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     value = float(value)
     if math.isnan(value):
-        raise ValueError(f"{name} must not be NaN")
+        raise InputError(f"{name} must not be NaN")
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise InputError(f"{name} must be >= {minimum}, got {value}")
     if math.isinf(value):
-        raise ValueError(f"{name} must be finite, got {value}")
+        raise InputError(f"{name} must be finite, got {value}")
     return value
 
 
@@ -59,4 +61,4 @@ def check_no_overlap(input: torch.Tensor, input_name: str, out: torch.Tensor, ou
         return
     (a0, a1), (b0, b1) = _byte_span(input), _byte_span(out)
     if a0 < b1 and b0 < a1:
-        raise ValueError(f"{out_name} shares memory with {input_name}: give {out_name} memory of its own")
+        raise InputError(f"{out_name} shares memory with {input_name}: give {out_name} memory of its own")

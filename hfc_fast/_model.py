@@ -11,6 +11,8 @@ import contextlib
 import torch
 from torch import nn
 
+from hfc_fast.errors import InputError, NonFiniteError
+
 
 def model_device(model) -> torch.device:
     """The device of the model's first parameter (the CPU for a model without parameters or a plain callable)."""
@@ -45,14 +47,43 @@ def frozen_eval(model):
 
 
 def forward_logits(model, x: torch.Tensor, *, amp: bool) -> torch.Tensor:
-    """``model(x)`` as logits (B, K), at least float32; under bfloat16 autocast when ``amp``."""
+    """``model(x)`` as logits (B, K), at least float32; under bfloat16 autocast when ``amp``.
+
+    Non-finite logits are refused (:class:`~hfc_fast.errors.NonFiniteError`), naming whether the images or
+    the model made them: a NaN would otherwise count as a wrong (or right) prediction.
+    """
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
         logits = model(x)
     if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.shape[0] != x.shape[0]:
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise ValueError(f"model must return logits of shape (B, classes) = ({x.shape[0]}, K), got {shape}")
+        raise InputError(f"model must return logits of shape (B, classes) = ({x.shape[0]}, K), got {shape}")
+    if logits.numel() and not bool(torch.isfinite(logits.detach()).all()):
+        rows = int((~torch.isfinite(logits.detach())).any(1).sum())
+        if not bool(torch.isfinite(x.detach()).all()):
+            raise NonFiniteError(f"the images hold NaN or infinite pixels, so the model's logits are not finite "
+                                 f"({rows} of {len(x)} images)")
+        raise NonFiniteError(f"the model returned NaN or infinite logits for {rows} of {len(x)} images (non-finite "
+                             "weights, or a layer that overflows): no accuracy can be measured from them")
     # low-precision logits (autocast) are scored in float32; float64 models keep their precision
     return logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+
+
+@torch.no_grad()
+def probe_classes(model, shape, *, device=None, what: str = "the model") -> int:
+    """The number of classes ``model`` scores, from one forward pass of a zero image of ``shape`` (C, H, W)
+    in eval mode (its modes put back). An image size the model cannot take is refused in one line."""
+    device = torch.device(device) if device is not None else model_device(model)
+    with frozen_eval(model):
+        try:
+            logits = model(torch.zeros(1, *shape, device=device))
+        except RuntimeError as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise InputError(f"{what} cannot take {'×'.join(map(str, shape))} images ({first}): choose a larger "
+                             "image size or another model") from None
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+        shape_out = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise InputError(f"{what} must return logits of shape (B, classes), got {shape_out}")
+    return int(logits.shape[1])
 
 
 PROBABILITIES = "probabilities (rows in [0, 1] summing to 1)"

@@ -40,6 +40,7 @@ from hfc_fast._checks import check_no_overlap, check_number, check_real_floating
 from hfc_fast._distributed import all_sum, rank_and_world
 from hfc_fast._model import PROBABILITIES, forward_logits, frozen_eval, model_device, normalised_output
 from hfc_fast.data.batching import rank_batches
+from hfc_fast.errors import InputError
 from hfc_fast.radius import frequency_grid
 from hfc_fast.tracking import Normalize
 
@@ -62,12 +63,12 @@ def heat_map_frequencies(h: int, w: int, *, stride: int = 1, max_radius: float |
     """
     for name, value in (("h", h), ("w", w), ("stride", stride)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            raise InputError(f"{name} must be a positive integer, got {value!r}")
     corner = math.hypot(h // 2, w // 2)
     if max_radius is not None:
         max_radius = check_number(max_radius, "max_radius", minimum=0.0)
         if max_radius > corner:
-            raise ValueError(f"max_radius {max_radius:g} lies past the {h}×{w} grid, whose farthest frequency is at "
+            raise InputError(f"max_radius {max_radius:g} lies past the {h}×{w} grid, whose farthest frequency is at "
                              f"{corner:.4g}")
     iy, ix = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
     cy, cx = (-iy) % h, (-ix) % w
@@ -108,17 +109,17 @@ def fourier_signs(seed: int, images: torch.Tensor, channels: int, fid: int) -> t
 def _check_perturb_args(x, freqs, eps, seed, image_offset, lo, hi):
     check_real_floating(x, "x")
     if x.dim() != 4:
-        raise ValueError(f"x must be a batch of images (B, C, H, W), got shape {tuple(x.shape)}")
+        raise InputError(f"x must be a batch of images (B, C, H, W), got shape {tuple(x.shape)}")
     if not isinstance(freqs, torch.Tensor) or freqs.dtype != torch.int64 or freqs.dim() != 2 or freqs.shape[1] != 2:
-        raise ValueError("freqs must be an int64 tensor of shape (K, 2) of (ky, kx)")
+        raise InputError("freqs must be an int64 tensor of shape (K, 2) of (ky, kx)")
     if freqs.device != x.device:
-        raise ValueError(f"freqs must be on the device of x ({x.device}), got {freqs.device}")
+        raise InputError(f"freqs must be on the device of x ({x.device}), got {freqs.device}")
     check_number(eps, "eps", minimum=0.0)
     for name, value in (("seed", seed), ("image_offset", image_offset)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+            raise InputError(f"{name} must be a non-negative integer, got {value!r}")
     if check_number(lo, "lo") > check_number(hi, "hi"):
-        raise ValueError(f"lo must not exceed hi, got lo={lo} hi={hi}")
+        raise InputError(f"lo must not exceed hi, got lo={lo} hi={hi}")
 
 
 @torch.no_grad()
@@ -158,7 +159,7 @@ def fourier_perturb(x: torch.Tensor, freqs: torch.Tensor, eps: float, seed: int 
     shape = (freqs.shape[0] * x.shape[0], *x.shape[1:])
     if out is not None:
         if tuple(out.shape) != shape or out.dtype != x.dtype or out.device != x.device or not out.is_contiguous():
-            raise ValueError(f"out must be a contiguous {x.dtype} tensor of shape {shape} on {x.device}")
+            raise InputError(f"out must be a contiguous {x.dtype} tensor of shape {shape} on {x.device}")
         check_no_overlap(x, "x", out, "out")
     if not _ext.use_compiled(x):
         result = fourier_perturb_reference(x, freqs, eps, seed, image_offset, lo, hi)
@@ -187,7 +188,7 @@ def _refuse_probabilities(logits: torch.Tensor) -> None:
     """The loss map needs logits: a model ending in softmax is refused (log-softmax outputs are logits up to a
     constant and give the same loss)."""
     if normalised_output(logits) == PROBABILITIES:
-        raise ValueError("model must return logits, but its outputs look like probabilities (rows in [0, 1] "
+        raise InputError("model must return logits, but its outputs look like probabilities (rows in [0, 1] "
                          "summing to 1): the loss map needs logits; remove the final softmax")
 
 
@@ -288,7 +289,7 @@ def fourier_heat_map(model: nn.Module, data, eps: float, *, stride: int = 1, max
                                         state.next_batch if state else 0)
     images_per_pass = images_per_pass or (8192 if device.type == "cuda" else 512)
     if isinstance(images_per_pass, bool) or not isinstance(images_per_pass, int) or images_per_pass < 1:
-        raise ValueError(f"images_per_pass must be a positive integer, got {images_per_pass!r}")
+        raise InputError(f"images_per_pass must be a positive integer, got {images_per_pass!r}")
     layout = torch.channels_last if channels_last else torch.contiguous_format
     if channels_last:
         net = copy.deepcopy(net).eval().to(memory_format=torch.channels_last)
@@ -325,7 +326,7 @@ def fourier_heat_map(model: nn.Module, data, eps: float, *, stride: int = 1, max
         if bar is not None:
             bar.close()
     if state is None:
-        raise ValueError("data holds no images")
+        raise InputError("data holds no images")
     if save is not None:
         save(state)
     return _summed(state, device)
@@ -378,7 +379,7 @@ def linearised_map(model: nn.Module, data, *, batch_size: int = 250, normalize=N
             acc = part if acc is None else acc + part
             n += grad.shape[0] * grad.shape[1]
     if acc is None:
-        raise ValueError("data holds no images")
+        raise InputError("data holds no images")
     h, w = acc.shape
     totals = all_sum([float(n), *acc.flatten().tolist()], device)
     return torch.fft.fftshift(torch.tensor(totals[1:], dtype=torch.float64).view(h, w) / totals[0])
@@ -464,7 +465,7 @@ def band_noise_profile(model: nn.Module, data, eps: float, *, edges=None, width:
                 hits[v] += float((forward_logits(net, view, amp=amp).argmax(1) == y).sum())
             n += len(y)
     if hits is None:
-        raise ValueError("data holds no images")
+        raise InputError("data holds no images")
     totals = all_sum([float(n), *hits.tolist()], device)
     acc = [t / totals[0] for t in totals[1:]]
     return {"edges": edges, "accuracy": acc[1:-1], "white": acc[-1], "clean": acc[0], "n": int(totals[0]), "eps": eps}

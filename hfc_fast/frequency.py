@@ -18,6 +18,7 @@ import torch
 from hfc_fast import _ext
 from hfc_fast._checks import check_image, check_no_overlap
 from hfc_fast._interop import array_interop
+from hfc_fast.errors import InputError
 from hfc_fast.radius import as_radii, frequency_grid
 
 __all__ = [
@@ -79,13 +80,13 @@ def _check_out(out, x: torch.Tensor, n_radii: int, scalar: bool):
     views = []
     for name, t in zip(("low", "high"), out, strict=True):
         if tuple(t.shape) != shape:
-            raise ValueError(f"out {name} must have shape {shape}, got {tuple(t.shape)}")
+            raise InputError(f"out {name} must have shape {shape}, got {tuple(t.shape)}")
         if t.dtype != x.dtype:
             raise TypeError(f"out {name} must have the dtype of x ({x.dtype}), got {t.dtype}")
         if t.device != x.device:
-            raise ValueError(f"out {name} must be on the device of x ({x.device}), got {t.device}")
+            raise InputError(f"out {name} must be on the device of x ({x.device}), got {t.device}")
         if not t.is_contiguous():
-            raise ValueError(f"out {name} must be contiguous")
+            raise InputError(f"out {name} must be contiguous")
         check_no_overlap(x, "x", t, f"out {name}")
         views.append(t.unsqueeze(0) if scalar else t)
     check_no_overlap(out[0], "out low", out[1], "out high")
@@ -115,6 +116,12 @@ def frequency_split(x: torch.Tensor, radius, *, inclusive: bool = False, out=Non
     Returns:
         ``(low, high)`` with ``low + high == x``: each (..., H, W) for one
         radius, or (R, ..., H, W) for a sequence. Contiguous, dtype of ``x``.
+
+    A NaN or infinite pixel is not refused here (the op stays a pure
+    function), but every frequency depends on every pixel, so it makes the
+    LFC and the HFC of its whole (H, W) plane, that channel of that image,
+    NaN; the other channels and images are unaffected. The measurements on
+    top (tracking, sweeps, attacks, Fourier maps) refuse such data.
 
     Example:
         >>> low, high = frequency_split(torch.rand(8, 3, 32, 32), [4, 8, 12, 16])
@@ -164,7 +171,7 @@ def _check_mask_args(h: int, w: int, radius) -> None:
         if isinstance(size, bool) or not isinstance(size, int):
             raise TypeError(f"{name} must be an int, got {type(size).__name__}")
         if size < 1:
-            raise ValueError(f"{name} must be positive, got {size}")
+            raise InputError(f"{name} must be positive, got {size}")
     as_radii(radius)
 
 

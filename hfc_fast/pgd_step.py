@@ -13,6 +13,7 @@ import torch
 
 from hfc_fast import _ext
 from hfc_fast._checks import check_number, check_real_floating
+from hfc_fast.errors import InputError
 
 __all__ = ["pgd_step_", "pgd_step_reference_"]
 
@@ -22,9 +23,9 @@ def _check_step_args(x_adv, grad, x0, eps, alpha, lo, hi):
         check_real_floating(t, name)
     for name, t in (("grad", grad), ("x0", x0)):
         if t.device != x_adv.device:
-            raise ValueError(f"{name} must be on the same device as x_adv ({x_adv.device}), got {t.device}")
+            raise InputError(f"{name} must be on the same device as x_adv ({x_adv.device}), got {t.device}")
         if t.shape != x_adv.shape:
-            raise ValueError(f"{name} must have the shape of x_adv {tuple(x_adv.shape)}, got {tuple(t.shape)}")
+            raise InputError(f"{name} must have the shape of x_adv {tuple(x_adv.shape)}, got {tuple(t.shape)}")
         if t.dtype != x_adv.dtype:
             raise TypeError(f"{name} must have the dtype of x_adv ({x_adv.dtype}), got {t.dtype}")
     batch = x_adv.shape[0] if x_adv.dim() > 0 else 1
@@ -32,17 +33,17 @@ def _check_step_args(x_adv, grad, x0, eps, alpha, lo, hi):
         if isinstance(value, torch.Tensor):
             check_real_floating(value, name)
             if value.device != x_adv.device:
-                raise ValueError(f"{name} must be on the same device as x_adv ({x_adv.device}), got {value.device}")
+                raise InputError(f"{name} must be on the same device as x_adv ({x_adv.device}), got {value.device}")
             if not (value.numel() == 1 or (value.dim() == 1 and value.numel() == batch)):
-                raise ValueError(
+                raise InputError(
                     f"{name} must be a number or a tensor of shape ({batch},) with one value per sample, "
                     f"got shape {tuple(value.shape)}"
                 )
             if not torch.compiler.is_compiling():  # one device sync; values are data under compile
                 if not bool(torch.isfinite(value).all()):
-                    raise ValueError(f"{name} must hold finite numbers, got NaN or infinite values")
+                    raise InputError(f"{name} must hold finite numbers, got NaN or infinite values")
                 if name == "eps" and bool((value < 0).any()):
-                    raise ValueError("eps must be non-negative")
+                    raise InputError("eps must be non-negative")
         elif not isinstance(value, numbers.Real) or isinstance(value, bool):
             raise TypeError(f"{name} must be a number or a tensor, got {type(value).__name__}")
     if not isinstance(eps, torch.Tensor):
@@ -52,7 +53,7 @@ def _check_step_args(x_adv, grad, x0, eps, alpha, lo, hi):
     lo = check_number(lo, "lo")
     hi = check_number(hi, "hi")
     if lo > hi:
-        raise ValueError(f"lo must not exceed hi, got lo={lo} hi={hi}")
+        raise InputError(f"lo must not exceed hi, got lo={lo} hi={hi}")
 
 
 def _per_sample(value, x: torch.Tensor, dtype: torch.dtype):

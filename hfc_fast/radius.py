@@ -32,6 +32,8 @@ from collections.abc import Sequence
 
 import torch
 
+from hfc_fast.errors import InputError
+
 __all__ = ["as_radii", "check_fits", "frequency_grid", "radius_key", "scaled_radii"]
 
 PAPER_RADII = (4, 8, 12, 16)  # the paper's CIFAR-10 radii (32×32 images)
@@ -58,16 +60,16 @@ def as_radii(radius, name: str = "radius") -> tuple[tuple[float, ...], bool]:
     scalar = not isinstance(radius, Sequence | set)
     values = [radius] if scalar else list(radius)
     if not values:
-        raise ValueError(f"{name} must hold at least one value")
+        raise InputError(f"{name} must hold at least one value")
     radii = []
     for r in values:
         if isinstance(r, bool) or not isinstance(r, numbers.Real):
             raise TypeError(f"{name} must be a number or a sequence of numbers, got {type(r).__name__}")
         r = float(r)
         if math.isnan(r):
-            raise ValueError(f"{name} must not be NaN")
+            raise InputError(f"{name} must not be NaN")
         if r < 0:
-            raise ValueError(f"{name} must be non-negative, got {r}")
+            raise InputError(f"{name} must be non-negative, got {r}")
         radii.append(r)
     return tuple(radii), scalar
 
@@ -77,9 +79,9 @@ def check_fits(radii, height: int | None = None, width: int | None = None, name:
     limit = max(height, width) if height is not None and width is not None else math.inf
     for r in radii:
         if isinstance(r, bool) or not isinstance(r, numbers.Real) or not 0 < float(r) < math.inf:
-            raise ValueError(f"{name} must be a positive finite radius, got {r!r}")
+            raise InputError(f"{name} must be a positive finite radius, got {r!r}")
         if r > limit:
-            raise ValueError(f"{name} {r:g} does not fit a {height}×{width} image: expected 0 < r <= {limit}")
+            raise InputError(f"{name} {r:g} does not fit a {height}×{width} image: expected 0 < r <= {limit}")
 
 
 def radius_key(r: float) -> str:

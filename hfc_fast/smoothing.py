@@ -16,6 +16,7 @@ from torch import nn
 from hfc_fast import _ext
 from hfc_fast._checks import check_number, check_real_floating
 from hfc_fast._interop import array_interop
+from hfc_fast.errors import InputError
 
 __all__ = ["first_conv", "smooth_first_conv", "smooth_kernels", "smooth_kernels_reference"]
 
@@ -23,7 +24,7 @@ __all__ = ["first_conv", "smooth_first_conv", "smooth_kernels", "smooth_kernels_
 def _check_weight(weight) -> None:
     check_real_floating(weight, "weight")
     if weight.dim() != 4:
-        raise ValueError(f"weight must be 4-D (out_channels, in_channels, kh, kw), got shape {tuple(weight.shape)}")
+        raise InputError(f"weight must be 4-D (out_channels, in_channels, kh, kw), got shape {tuple(weight.shape)}")
 
 
 def smooth_kernels_reference(weight: torch.Tensor, rho: float) -> torch.Tensor:
@@ -67,7 +68,7 @@ def first_conv(model: nn.Module) -> nn.Conv2d:
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             return module
-    raise ValueError(f"model must contain an nn.Conv2d layer; {type(model).__name__} has none")
+    raise InputError(f"model must contain an nn.Conv2d layer; {type(model).__name__} has none")
 
 
 def smooth_first_conv(model: nn.Module, rho: float, *, inplace: bool = False) -> nn.Module:

@@ -9,6 +9,7 @@ import torch
 from hfc_fast import _ext
 from hfc_fast._checks import check_image
 from hfc_fast._interop import array_interop
+from hfc_fast.errors import InputError
 from hfc_fast.radius import frequency_grid
 
 __all__ = ["high_frequency_share", "high_frequency_shares", "kernel_spectra", "radial_bin_count",
@@ -37,7 +38,7 @@ def radial_power_spectrum_reference(x: torch.Tensor) -> torch.Tensor:
     check_image(x)
     h, w = x.shape[-2:]
     if h == 0 or w == 0:
-        raise ValueError(f"x must have non-empty spatial dimensions, got shape {tuple(x.shape)}")
+        raise InputError(f"x must have non-empty spatial dimensions, got shape {tuple(x.shape)}")
     n_bins = radial_bin_count(h, w)
     if x.numel() == 0:  # FFT libraries reject empty batches
         return x.new_zeros((*x.shape[:-2], n_bins))
@@ -108,7 +109,7 @@ def high_frequency_shares(weight: torch.Tensor, size: int = KERNEL_SPECTRUM_SIZE
     """:func:`high_frequency_share` of each item along the first dimension of ``weight`` (N, ..., kh, kw):
     one filter (over its input channels) or one image (over its channels) each; (N,) float64."""
     if weight.dim() < 3:
-        raise ValueError(f"weight must be (N, ..., kh, kw) with N items, got shape {tuple(weight.shape)}")
+        raise InputError(f"weight must be (N, ..., kh, kw) with N items, got shape {tuple(weight.shape)}")
     high, total = (t.flatten(1).sum(1) for t in _high_and_total(weight, size))
     return torch.where(total > 0, high / total.clamp_min(1e-300), torch.zeros_like(total))
 

@@ -11,7 +11,9 @@ side, *inconclusive* when it straddles zero.
 
 With one seed the interval is over units only and says nothing about the
 variation between trainings; with seeds and no units (one number per seed)
-it is over seeds only.
+it is over seeds only. One seed with one number is a single observation: its
+"interval" has zero width and is no evidence, so :func:`three_way` reads it
+as inconclusive and :meth:`Effect.describe` says so.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
+
+from hfc_fast.errors import InputError
 
 __all__ = ["Effect", "effect_interval", "three_way", "VERDICTS"]
 
@@ -49,12 +53,25 @@ class Effect:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def observations(self) -> int:
+        """The independent observations the interval resamples: the seeds, or with one seed its units."""
+        return self.seeds if self.seeds > 1 else max(self.units, 1)
+
+    @property
+    def is_evidence(self) -> bool:
+        """Whether the interval rests on at least two observations (one observation has no spread to measure)."""
+        return self.observations >= 2
+
     def describe(self, unit: str = "images", digits: int = 3) -> str:
         """``+0.123 (95 % CI +0.101 to +0.145; 2000 images × 3 seeds)``."""
         f = f"{{:+.{digits}f}}"
         count = f"{self.units} {unit} × " if self.units else ""
+        seeds = f"{self.seeds} seed{'s' if self.seeds != 1 else ''}"
+        if not self.is_evidence:
+            return f"{f.format(self.estimate)} (one observation, no interval: {count}{seeds}; run more seeds)"
         return (f"{f.format(self.estimate)} ({round(100 * self.level):d} % CI {f.format(self.low)} to "
-                f"{f.format(self.high)}; {count}{self.seeds} seed{'s' if self.seeds != 1 else ''})")
+                f"{f.format(self.high)}; {count}{seeds})")
 
 
 def _per_seed(values, name: str) -> list[torch.Tensor]:
@@ -62,14 +79,14 @@ def _per_seed(values, name: str) -> list[torch.Tensor]:
     if isinstance(values, torch.Tensor):
         values = [values]
     if not isinstance(values, Sequence) or isinstance(values, str) or not len(values):
-        raise ValueError(f"{name} must be a tensor or a non-empty list with one entry per seed")
+        raise InputError(f"{name} must be a tensor or a non-empty list with one entry per seed")
     out = []
     for k, v in enumerate(values):
         t = torch.as_tensor(v, dtype=torch.float64).reshape(-1)
         if t.numel() == 0:
-            raise ValueError(f"{name}[{k}] is empty: every seed needs at least one unit")
+            raise InputError(f"{name}[{k}] is empty: every seed needs at least one unit")
         if not bool(torch.isfinite(t).all()):
-            raise ValueError(f"{name}[{k}] holds NaN or infinite values")
+            raise InputError(f"{name}[{k}] holds NaN or infinite values")
         out.append(t)
     return out
 
@@ -112,13 +129,13 @@ def effect_interval(treated, control=None, *, paired: bool = True, level: float 
         :class:`Effect`.
     """
     if not 0 < level < 1:
-        raise ValueError(f"level must lie in (0, 1), got {level}")
+        raise InputError(f"level must lie in (0, 1), got {level}")
     if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 100:
-        raise ValueError(f"resamples must be an integer >= 100, got {resamples!r}")
+        raise InputError(f"resamples must be an integer >= 100, got {resamples!r}")
     a = _per_seed(treated, "treated")
     b = None if control is None else _per_seed(control, "control")
     if b is not None and len(b) != len(a):
-        raise ValueError(f"control must hold one entry per seed of treated ({len(a)}), got {len(b)}")
+        raise InputError(f"control must hold one entry per seed of treated ({len(a)}), got {len(b)}")
     generator = torch.Generator().manual_seed(int(seed))
     seeds = len(a)
     picks = torch.randint(0, seeds, (resamples, seeds), generator=generator) if seeds > 1 \
@@ -127,7 +144,7 @@ def effect_interval(treated, control=None, *, paired: bool = True, level: float 
         if b is not None:
             for k, (u, v) in enumerate(zip(a, b, strict=True)):
                 if u.shape != v.shape:
-                    raise ValueError(f"paired arms must score the same units: seed {k} has {u.numel()} treated "
+                    raise InputError(f"paired arms must score the same units: seed {k} has {u.numel()} treated "
                                      f"and {v.numel()} control values")
         diffs = a if b is None else [u - v for u, v in zip(a, b, strict=True)]
         boot = _resampled_means(diffs, picks, generator)
@@ -148,9 +165,12 @@ def effect_interval(treated, control=None, *, paired: bool = True, level: float 
 
 def three_way(effect: Effect, *, expect: str = "positive") -> str:
     """``"supported"`` when the interval lies on the ``expect``-ed side of zero, ``"contradicted"`` when it lies
-    on the other side, ``"inconclusive"`` when it contains zero."""
+    on the other side, ``"inconclusive"`` when it contains zero, or when it rests on fewer than two
+    observations (one seed with one number: see :attr:`Effect.is_evidence`)."""
     if expect not in ("positive", "negative"):
-        raise ValueError(f"expect must be 'positive' or 'negative', got {expect!r}")
+        raise InputError(f"expect must be 'positive' or 'negative', got {expect!r}")
+    if not effect.is_evidence:
+        return "inconclusive"
     sign = 1 if expect == "positive" else -1
     low, high = sorted((sign * effect.low, sign * effect.high))
     if math.isnan(low) or math.isnan(high):

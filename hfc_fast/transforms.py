@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from hfc_fast.errors import InputError
 from hfc_fast.frequency import frequency_split
 from hfc_fast.radius import as_radii
 
@@ -26,7 +27,7 @@ def normalize_by_max(x: torch.Tensor, *, image_dims: int = 3) -> torch.Tensor:
     non-positive maximum would flip or blow it up).
     """
     if x.dim() < image_dims:
-        raise ValueError(f"x must have at least {image_dims} dimensions, got shape {tuple(x.shape)}")
+        raise InputError(f"x must have at least {image_dims} dimensions, got shape {tuple(x.shape)}")
     peak = x.flatten(x.dim() - image_dims).amax(dim=-1)
     peak = torch.where(peak > 0, peak, torch.ones_like(peak))
     return x / peak.view(*peak.shape, *([1] * image_dims))
@@ -38,9 +39,9 @@ class _BandTransform:
     def __init__(self, radius: float, *, normalize: str | None = None, inclusive: bool = False) -> None:
         radii, scalar = as_radii(radius)
         if not scalar:
-            raise ValueError(f"radius must be a single number for a transform, got {radius!r}")
+            raise InputError(f"radius must be a single number for a transform, got {radius!r}")
         if normalize not in _NORMALIZE:
-            raise ValueError(f"normalize must be None or 'max', got {normalize!r}")
+            raise InputError(f"normalize must be None or 'max', got {normalize!r}")
         self.radius = radii[0]
         self.normalize = normalize
         self.inclusive = inclusive
@@ -48,7 +49,7 @@ class _BandTransform:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or x.dim() not in (3, 4):
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"x must be a (C, H, W) or (B, C, H, W) tensor, got {shape}")
+            raise InputError(f"x must be a (C, H, W) or (B, C, H, W) tensor, got {shape}")
         low, high = frequency_split(x, self.radius, inclusive=self.inclusive)
         out = low if self.keep == "low" else high
         return normalize_by_max(out) if self.normalize == "max" else out

@@ -15,6 +15,7 @@ import hfc_fast
 from hfc_fast.attacks import BandProjection, deepfool, fgsm, noise_attack, pgd, robust_accuracy
 from hfc_fast.data import FASHION_MNIST_ROOT
 from hfc_fast.data.idx import read_idx
+from hfc_fast.errors import InputError, NonFiniteError
 from hfc_fast.experiments.cli import main as hfc
 
 from attack_models import TinyCNN
@@ -87,6 +88,13 @@ COMMAND_CASES = [
     (["report", "{bad}/run", "--out", "{bad}/run"], "--out {bad}/run is one of the runs to combine"),
     (["report", "{tmp}/no/such/run"], "run directory {tmp}/no/such/run does not exist"),
     (["no-such-command"], "invalid choice: 'no-such-command'"),
+    (["train", "--out", ""], "--out must name a file or folder, got ''"),
+    (["sweep", "--out", "  "], "--out must name a file or folder, got '  '"),
+    (["train", "--seed", str(2**64)], f"--seed must be an integer >= 0 and <= 2147483647, got '{2**64}'"),
+    (["fourier-map", "--seed", str(2**40)], "--seed must be an integer >= 0 and <= 2147483647"),
+    (["train", "--dataset", "mnist", "--data-root", "{bad}/full.pt"], "data root {bad}/full.pt is not a folder"),
+    (["sweep", "--checkpoint", "/dev/null"], "--checkpoint /dev/null is not a regular file"),
+    (["sweep", "--checkpoint", "{bad}"], "no training checkpoint at {bad}/checkpoints/last.pt"),
 ]
 
 
@@ -143,6 +151,45 @@ def _fill(text: str, fill: dict) -> str:
 
 def test_there_are_at_least_forty_command_cases():
     assert len(COMMAND_CASES) >= 40
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["-h"], *[[name, "--help"] for name in
+                                                       ("train", "claims", "sweep", "robustness", "detect")]])
+def test_help_is_shown_for_every_command(argv, capsys):
+    from hfc_fast.experiments.cli import COMMANDS
+
+    assert hfc(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: hfc"), out
+    if argv == ["--help"]:
+        assert all(name.split()[0] in out for name in COMMANDS) and "--debug" in out
+
+
+def test_every_subcommand_has_help(capsys):
+    from hfc_fast.experiments.cli import COMMANDS
+
+    for name in COMMANDS:
+        assert hfc([*name.split(), "--help"]) == 0, name
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_bug_is_not_reported_as_bad_input(monkeypatch, tmp_path, capsys):
+    """An exception that no check raised says it is a bug and how to see it; --debug shows the traceback."""
+    from hfc_fast.experiments.commands import info
+
+    def broken(exp, args):
+        return {}["missing"]
+
+    monkeypatch.setattr(info, "run", broken)
+    assert hfc(["info"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "internal error, KeyError" in err and "--debug" in err and "HFC_FAST_DEBUG=1" in err
+    with pytest.raises(KeyError):
+        hfc(["info", "--debug"])
+    monkeypatch.setenv("HFC_FAST_DEBUG", "1")
+    with pytest.raises(KeyError):
+        hfc(["info"])
 
 
 # ---------------------------------------------------------------------- the public API
@@ -230,7 +277,50 @@ API_CASES = [
      lambda: (lambda m, x, y: lambda: hfc_fast.band_noise_profile(m, (x, y), 1.0, batch_size=0))(*_model_and_batch()),
      ValueError, "batch_size must be a positive integer, got 0"),
     ("an IDX file cut short", lambda: _truncated_idx, ValueError, "cannot be read"),
+    ("pgd on a model with NaN outputs", lambda: _nan_model(lambda m, x, y: pgd(m, x, y, 0.03)), NonFiniteError,
+     "the model returned NaN or infinite logits for 6 of 6 images"),
+    ("fgsm on a model with infinite outputs", lambda: _nan_model(lambda m, x, y: fgsm(m, x, y, 0.03), math.inf),
+     NonFiniteError, "NaN or infinite logits"),
+    ("a heat map of NaN images", lambda: _nan_images(lambda m, x, y: hfc_fast.fourier_heat_map(m, (x, y), 1.0)),
+     NonFiniteError, "the images hold NaN or infinite pixels"),
+    ("a one-pass map of NaN images", lambda: _nan_images(lambda m, x, y: hfc_fast.linearised_map(m, (x, y))),
+     NonFiniteError, "the images hold NaN or infinite pixels"),
+    ("band noise of NaN images", lambda: _nan_images(lambda m, x, y: hfc_fast.band_noise_profile(m, (x, y), 1.0)),
+     NonFiniteError, "the images hold NaN or infinite pixels"),
+    ("tracking of NaN images", lambda: _nan_images(lambda m, x, y: hfc_fast.track_frequencies(m, (x, y), 2)),
+     NonFiniteError, "data must hold finite pixels; images 0 to 5 have 1 NaN or infinite"),
+    ("tracking of images in 0-255",
+     lambda: (lambda m, x, y: lambda: hfc_fast.track_frequencies(m, (x * 255, y), 2))(*_model_and_batch()),
+     InputError, r"data must be pixels in \[0, 1\].*: divide by 255"),
+    ("tracking of standardised images",
+     lambda: (lambda m, x, y: lambda: hfc_fast.track_frequencies(m, (x - 0.5, y), 2))(*_model_and_batch()),
+     InputError, r"normalize=\(mean, std\) applies a model's normalisation after the split"),
+    ("tracking top-5 of a 4-class model",
+     lambda: (lambda m, x, y: lambda: hfc_fast.track_frequencies(m, (x, y), 2, topk=(1, 5)))(*_model_and_batch()),
+     InputError, "topk 5 needs a model of more than 5 classes .* this one has 4"),
+    ("tracking top-4 of a 4-class model",
+     lambda: (lambda m, x, y: lambda: hfc_fast.track_frequencies(m, (x, y), 2, topk=(1, 4)))(*_model_and_batch()),
+     InputError, "topk 4 needs a model of more than 4 classes"),
+    ("tracking labels past the model's classes",
+     lambda: (lambda m, x, y: lambda: hfc_fast.track_frequencies(m, (x, torch.full_like(y, 4)), 2))(
+         *_model_and_batch()), InputError, r"labels must name one of the model's 4 classes \(0 to 3\)"),
+    ("tracking of a model with NaN outputs",
+     lambda: _nan_model(lambda m, x, y: hfc_fast.track_frequencies(m, (x, y), 2)), NonFiniteError,
+     "the model returned NaN or infinite logits"),
 ]
+
+
+def _nan_model(call, value=math.nan):
+    model, x, y = _model_and_batch()
+    with torch.no_grad():
+        next(model.parameters()).view(-1)[0] = value
+    return lambda: call(model, x, y)
+
+
+def _nan_images(call):
+    model, x, y = _model_and_batch()
+    x[0, 0, 5, 5] = math.nan
+    return lambda: call(model, x, y)
 
 
 def _truncated_idx():
@@ -252,3 +342,41 @@ def test_the_api_refuses_naming_the_argument(what, make, error, match):
 def test_numbers_typed_as_numpy_are_fine_but_hwc_arrays_warn():
     with pytest.warns(UserWarning, match="looks like colour channels"):
         hfc_fast.low_pass(np.random.rand(64, 64, 3).astype(np.float32), 8)
+
+
+def test_attacks_take_any_integer_labels_and_the_models_precision():
+    """int32 labels and a float64 batch on a float32 model give what int64 labels and float32 images give."""
+    model, x, y = _model_and_batch()
+    reference = pgd(model, x, y, [0.03, 0.1], steps=3, return_adversarials=True)
+    for xs, ys in ((x, y.int()), (x.double(), y), (x.double(), y.to(torch.int16))):
+        got = pgd(model, xs, ys, [0.03, 0.1], steps=3, return_adversarials=True)
+        assert torch.equal(got.fooled, reference.fooled)
+        assert torch.equal(got.adversarials, reference.adversarials)
+
+
+def test_a_nan_pixel_makes_its_whole_plane_nan_and_nothing_else():
+    """What frequency_split's docstring says: every frequency of a plane depends on every pixel of it."""
+    x = torch.rand(2, 3, 9, 8)
+    x[1, 2, 4, 4] = math.nan
+    low, high = hfc_fast.frequency_split(x, [2, 3.5])
+    for out in (low, high):
+        assert bool(torch.isnan(out[:, 1, 2]).all())
+        mask = torch.ones(2, 3, dtype=torch.bool)
+        mask[1, 2] = False
+        assert bool(torch.isfinite(out[:, mask]).all())
+
+
+def test_one_observation_is_no_evidence():
+    from hfc_fast.experiments.core.verdicts import part, verdict, verdict_summary
+    from hfc_fast.stats import effect_interval, three_way
+
+    one = effect_interval([0.8], [0.7])
+    assert one.low == one.high and not one.is_evidence
+    assert three_way(one, expect="positive") == "inconclusive"
+    assert "one observation, no interval" in one.describe()
+    v = verdict("a claim", [part("m", one)])
+    assert v["verdict"] == "inconclusive" and "run more seeds" in verdict_summary(v)
+    two = effect_interval([0.8, 0.9], [0.7, 0.7])  # two seeds, one number each: evidence
+    assert two.is_evidence and three_way(two, expect="positive") == "supported"
+    units = effect_interval(torch.tensor([1.0, 1.0, 0.0, 1.0]), torch.zeros(4))  # one seed, four images
+    assert units.is_evidence

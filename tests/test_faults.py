@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -161,6 +162,178 @@ def test_ctrl_c_stops_at_once_says_how_to_continue_and_loses_nothing(reference, 
     resume_and_compare(out, ref)
 
 
+def test_sigterm_saves_says_how_to_continue_and_resumes_bit_for_bit(reference, tmp_path):
+    """What Slurm sends before it kills a job: handled as Ctrl-C is, exit 143."""
+    ref, _ = reference
+    out = tmp_path / "run"
+    process = start(*TRAIN, "--out", out)
+    wait_for(lambda: (out / "checkpoints" / "last.pt").exists())
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "terminated (SIGTERM)" in lines[0], err
+    assert f"to continue: hfc train --out {out} --resume" in lines[0]
+    assert temporaries(out) == []
+    resume_and_compare(out, ref)
+
+
+def test_two_quick_ctrl_cs_still_end_in_one_line(reference, tmp_path):
+    ref, _ = reference
+    out = tmp_path / "run"
+    process = start(*TRAIN, "--out", out)
+    wait_for(lambda: (out / "checkpoints" / "last.pt").exists())
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    resume_and_compare(out, ref)
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_the_libraries_load_is_one_line(sig, code, tmp_path):
+    process = start(*TRAIN, "--out", tmp_path / "run")
+    time.sleep(0.4)  # the interpreter is up, torch is still importing
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == code, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_sigterm_during_a_sweep_keeps_its_counts(trained, sweep_reference, tmp_path):
+    results, seconds = sweep_reference
+    out = tmp_path / "run"
+    process = start(*SWEEP, "--checkpoint", trained, "--out", out)
+    wait_for(lambda: (out / "partial").exists() and list((out / "partial").rglob("rank0-of-1.pt")))
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode in (143, 0), err  # 0: it finished before the signal came
+    if process.returncode == 143:
+        assert "terminated (SIGTERM)" in err and f"to continue: hfc sweep --out {out}" in err
+    again = hfc("sweep", "--out", out)
+    assert again.returncode == 0, again.stderr
+    assert _sweep_numbers(json.loads((out / "results.json").read_text())) == _sweep_numbers(results)
+
+
+# ---------------------------------------------------------------------- what a run stands on
+def _flip_a_bit_inside(path: Path, tensor: torch.Tensor) -> None:
+    """Flip one bit in the middle of ``tensor``'s bytes where ``path`` stores them."""
+    data = bytearray(path.read_bytes())
+    raw = tensor.contiguous().view(torch.uint8).numpy().tobytes()
+    at = data.find(raw)
+    assert at >= 0, "the tensor's bytes were to be found in the file"
+    data[at + len(raw) // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+def test_a_flipped_bit_in_a_checkpoint_is_refused(reference, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(reference[0], run)
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    name = max(state["model"], key=lambda k: state["model"][k].numel())
+    _flip_a_bit_inside(run / "checkpoints" / "last.pt", state["model"][name])
+    for argv in (["train", "--out", run, "--resume", "--epochs", "4", "--no-progress"],
+                 ["sweep", "--checkpoint", run, "--out", tmp_path / "sweep", "--no-progress"]):
+        done = hfc(*argv)
+        assert done.returncode == 2, done.stderr
+        assert "is damaged" in done.stderr and "checksum" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_a_diverged_training_stops_in_one_line(tmp_path):
+    out = tmp_path / "run"
+    done = hfc(*training(epochs=2), "--optimizer", "sgd", "--lr", "1e6", "--out", out)
+    assert done.returncode == 2, done.stderr
+    assert "training diverged: the loss is nan" in done.stderr and "--lr" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert not (out / "checkpoints" / "last.pt").exists()
+
+
+def test_a_checkpoint_with_a_nan_weight_is_refused(reference, tmp_path):
+    state = torch.load(reference[0] / "checkpoints" / "last.pt", weights_only=True)
+    state.pop("_hfc_checksum")
+    name = next(k for k, v in state["model"].items() if v.is_floating_point())
+    state["model"][name].view(-1)[0] = float("nan")
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    torch.save(state, tmp_path / "run" / "checkpoints" / "last.pt")
+    done = hfc("sweep", "--checkpoint", tmp_path / "run", "--out", tmp_path / "sweep", "--no-progress")
+    assert done.returncode == 2, done.stderr
+    assert f"hold NaN or infinite values ({name}" in done.stderr
+
+
+def test_resuming_with_fewer_epochs_is_refused_and_changes_nothing(reference, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(reference[0], run)
+    before = (run / "config.json").read_text()
+    done = hfc("train", "--out", run, "--resume", "--epochs", "2", "--no-progress")
+    assert done.returncode == 2, done.stderr
+    assert f"--epochs 2 is fewer than the 3 epochs {run} has trained" in done.stderr
+    assert (run / "config.json").read_text() == before
+
+
+def test_a_config_edited_to_another_model_is_one_line_on_resume(reference, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(reference[0], run)
+    config = json.loads((run / "config.json").read_text())
+    config.update(model="lenet")
+    (run / "config.json").write_text(json.dumps(config))
+    done = hfc("train", "--out", run, "--resume", "--epochs", "4", "--no-progress")
+    assert done.returncode == 2, done.stderr
+    assert "do not fit the model config.json asks for (lenet); they are a small_cnn's" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_a_sweep_is_measured_again_when_its_checkpoint_was_trained_further(tmp_path):
+    run, first, fresh = tmp_path / "run", tmp_path / "sweep", tmp_path / "fresh"
+    assert hfc(*training(epochs=1), "--out", run).returncode == 0
+    assert hfc(*SWEEP, "--checkpoint", run, "--out", first).returncode == 0
+    old = json.loads((first / "results.json").read_text())
+    assert hfc("train", "--out", run, "--resume", "--epochs", "2", "--no-progress").returncode == 0
+    again = hfc(*SWEEP, "--checkpoint", run, "--out", first)  # --no-progress: the note is printed all the same
+    assert again.returncode == 0, again.stderr
+    assert "the models it measured have changed" in again.stdout
+    assert hfc(*SWEEP, "--checkpoint", run, "--out", fresh).returncode == 0
+    new = json.loads((first / "results.json").read_text())
+    assert _sweep_numbers(new) == _sweep_numbers(json.loads((fresh / "results.json").read_text()))
+    assert _sweep_numbers(new) != _sweep_numbers(old)
+
+
+def _image_tree(root: Path, classes: int, size: int = 16, per_class: int = 3) -> Path:
+    g = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for c in range(classes):
+            folder = root / split / f"c{c}"
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                Image.fromarray(g.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return root
+
+
+def test_an_image_size_the_model_cannot_take_is_one_line(tmp_path):
+    root = _image_tree(tmp_path / "data", 2)
+    done = hfc("train", "--dataset", "imagefolder", "--data-root", root, "--image-size", "8", "--model", "lenet",
+               "--epochs", "1", "--out", tmp_path / "run", "--no-progress")
+    assert done.returncode == 2, done.stderr
+    assert "model lenet cannot take 3×8×8 images" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_a_sweep_of_a_model_with_fewer_classes_than_the_data_is_refused(tmp_path):
+    import torchvision
+
+    root = _image_tree(tmp_path / "data", 3)
+    weights = tmp_path / "two.pt"
+    torch.save(torchvision.models.get_model("mobilenet_v3_small", num_classes=2).state_dict(), weights)
+    done = hfc("sweep", "--dataset", "imagefolder", "--data-root", root, "--image-size", "32", "--torchvision",
+               "mobilenet_v3_small", "--num-classes", "2", "--weights", weights, "--out", tmp_path / "s",
+               "--no-progress")
+    assert done.returncode == 2, done.stderr
+    assert "the classifier scores 2 classes but the data set has 3" in done.stderr
+
+
 def test_a_second_writer_is_refused_naming_the_first(tmp_path):
     out = tmp_path / "run"
     first = start(*TRAIN, "--out", out, env=dict(ENV, HFC_FAST_TEST_WRITE_PAUSE="config.json=60"))
@@ -231,7 +404,7 @@ def test_a_killed_sweep_resumes_where_it_stopped(moment, trained, sweep_referenc
     if moment == "inside the state write":
         process = start(*SWEEP, "--checkpoint", trained, "--out", out,
                         env=dict(ENV, HFC_FAST_TEST_WRITE_PAUSE="rank0-of-1.pt=30"))
-        wait_for(lambda: list((out / "partial").glob(".rank0-of-1.pt.*.tmp")) if (out / "partial").exists() else [])
+        wait_for(lambda: list((out / "partial").rglob(".rank0-of-1.pt.*.tmp")) if (out / "partial").exists() else [])
     else:
         began = time.monotonic()
         process = start(*SWEEP, "--checkpoint", trained, "--out", out)
@@ -239,13 +412,13 @@ def test_a_killed_sweep_resumes_where_it_stopped(moment, trained, sweep_referenc
         time.sleep(max(0.0, moment * seconds - (time.monotonic() - began)))
     process.send_signal(signal.SIGKILL)
     process.wait()
-    saved = out / "partial" / "rank0-of-1.pt"
-    stopped_at = torch.load(saved, weights_only=True)["next_batch"] if saved.exists() else 0
+    saved = list((out / "partial").rglob("rank0-of-1.pt")) if (out / "partial").exists() else []
+    stopped_at = torch.load(saved[0], weights_only=True)["next_batch"] if saved else 0
     finished = (out / "sweep.json").exists()
     again = hfc("sweep", "--out", out)  # only --out: the rest comes from config.json
     assert again.returncode == 0, again.stderr
     if finished:
-        assert "done before, reusing" in again.stdout
+        assert "done before" in again.stdout and "reusing" in again.stdout
     elif stopped_at:
         assert f"resuming at batch {stopped_at}" in again.stdout
     assert _sweep_numbers(json.loads((out / "results.json").read_text())) == _sweep_numbers(results)

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from hfc_fast._model import normalised_output
+from hfc_fast.errors import InputError
 
 
 def check_logits(logits: torch.Tensor, y: torch.Tensor) -> None:
@@ -19,7 +20,7 @@ def check_logits(logits: torch.Tensor, y: torch.Tensor) -> None:
     defences than they are.
     """
     if y.numel() and (int(y.min()) < 0 or int(y.max()) >= logits.shape[1]):
-        raise ValueError(f"y must hold class labels in [0, {logits.shape[1]}) for a model of {logits.shape[1]} "
+        raise InputError(f"y must hold class labels in [0, {logits.shape[1]}) for a model of {logits.shape[1]} "
                          f"classes, got labels from {int(y.min())} to {int(y.max())}")
     kind = normalised_output(logits)
     if kind is None:

@@ -47,6 +47,7 @@ from hfc_fast.attacks._inputs import as_values, check_batch, check_count
 from hfc_fast.attacks._model import check_logits
 from hfc_fast.attacks.band import BandProjection, seen_point
 from hfc_fast.attacks.result import AttackResult, nested_balls
+from hfc_fast.errors import InputError
 from hfc_fast.pgd_step import pgd_step_unchecked_
 
 __all__ = ["apgd", "apgd_checkpoints", "dlr_loss", "dlr_targeted_loss"]
@@ -210,15 +211,15 @@ def apgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, steps: int = 100, loss
         :class:`AttackResult`: ``fooled`` (E, B) counts an image fooled at ε when some iterate within ε was
         misclassified (nested balls).
     """
-    check_batch(x, y, lo, hi, images=True)
+    x, y = check_batch(x, y, lo, hi, images=True, model=model)
     eps_given = as_values(eps, "eps")
     steps = check_count(steps, "steps", minimum=0)
     restarts = check_count(restarts, "restarts")
     if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+        raise InputError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
     target_classes = check_count(target_classes, "target_classes")
     if record_steps and early_exit:
-        raise ValueError("record_steps needs early_exit=False (the history follows every image)")
+        raise InputError("record_steps needs early_exit=False (the history follows every image)")
     eps_values = tuple(sorted(eps_given))
     projection = BandProjection(band) if band is not None else None
     generator = torch.Generator(device=x.device).manual_seed(int(seed)) if seed is not None else None
@@ -232,7 +233,7 @@ def apgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, steps: int = 100, loss
         engine.forwards += len(x)
         need = {"ce": 2, "dlr": 3, "dlr-targeted": 4}[loss]
         if logits.shape[1] < need:
-            raise ValueError(f"loss {loss!r} needs a model of at least {need} classes, got {logits.shape[1]}")
+            raise InputError(f"loss {loss!r} needs a model of at least {need} classes, got {logits.shape[1]}")
         clean_fooled = logits.argmax(1) != y
         ranked = logits.scatter(1, y[:, None], float("-inf")).argsort(dim=1, descending=True)
     targets = [ranked[:, i] for i in range(min(target_classes, logits.shape[1] - 1))] if loss == "dlr-targeted" \

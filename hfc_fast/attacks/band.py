@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from hfc_fast.errors import InputError
 from hfc_fast.frequency import frequency_split
 from hfc_fast.radius import check_fits
 
@@ -22,10 +23,10 @@ class BandProjection:
 
     def __init__(self, band) -> None:
         if not (isinstance(band, tuple | list) and len(band) == 2):
-            raise ValueError(f'band must be a pair ("low" or "high", radius), got {band!r}')
+            raise InputError(f'band must be a pair ("low" or "high", radius), got {band!r}')
         kind, radius = band
         if kind not in BANDS:
-            raise ValueError(f'band[0] must be "low" or "high", got {kind!r}')
+            raise InputError(f'band[0] must be "low" or "high", got {kind!r}')
         check_fits([radius], name="band[1]")
         self.kind = kind
         self.radius = float(radius)

@@ -22,6 +22,7 @@ from hfc_fast._checks import check_number
 from hfc_fast._model import forward_logits, frozen_eval
 from hfc_fast.attacks._inputs import check_batch, check_count
 from hfc_fast.attacks._model import check_logits
+from hfc_fast.errors import InputError
 
 __all__ = ["DeepFoolResult", "deepfool"]
 
@@ -102,9 +103,9 @@ def deepfool(model, x: torch.Tensor, y: torch.Tensor, *, steps: int = 50, oversh
     Returns:
         :class:`DeepFoolResult`.
     """
-    check_batch(x, y, lo, hi)
+    x, y = check_batch(x, y, lo, hi, model=model)
     if norm not in ("l2", "linf"):
-        raise ValueError(f'norm must be "l2" or "linf", got {norm!r}')
+        raise InputError(f'norm must be "l2" or "linf", got {norm!r}')
     steps = check_count(steps, "steps")
     overshoot = check_number(overshoot, "overshoot", minimum=0.0)
     if candidates is not None:
@@ -118,7 +119,7 @@ def deepfool(model, x: torch.Tensor, y: torch.Tensor, *, steps: int = 50, oversh
         forwards += len(x0)
         n_classes = logits.shape[1]
         if not bool(((y >= 0) & (y < n_classes)).all()):
-            raise ValueError(f"y must hold labels in [0, {n_classes}) for a model with {n_classes} outputs")
+            raise InputError(f"y must hold labels in [0, {n_classes}) for a model with {n_classes} outputs")
         k = n_classes if candidates is None else min(candidates, n_classes)
         # the classes to test: the true one first, then the top-k others by clean logit
         others = logits.scatter(1, y[:, None], float("-inf")).topk(k - 1, dim=1).indices

@@ -14,6 +14,7 @@ from hfc_fast._model import model_device
 from hfc_fast.attacks._inputs import as_values
 from hfc_fast.attacks.apgd import apgd
 from hfc_fast.attacks.pgd import fgsm, pgd
+from hfc_fast.errors import InputError
 
 __all__ = ["WORST_CASE", "RobustAccuracy", "robust_accuracy"]
 
@@ -86,14 +87,14 @@ def _resolve(attacks) -> dict[str, Callable]:
     for name, attack in items:
         if isinstance(attack, str):
             if attack not in _BUILTIN:
-                raise ValueError(f"attacks: unknown attack {attack!r}; expected one of {sorted(_BUILTIN)} "
+                raise InputError(f"attacks: unknown attack {attack!r}; expected one of {sorted(_BUILTIN)} "
                                  "or a callable (model, x, y, eps) -> AttackResult")
             attack = _BUILTIN[attack]
         elif not callable(attack):
             raise TypeError(f"attacks: {name!r} must be an attack name or a callable, got {type(attack).__name__}")
         resolved[str(name)] = attack
     if not resolved:
-        raise ValueError("attacks must name at least one attack")
+        raise InputError("attacks must name at least one attack")
     return resolved
 
 

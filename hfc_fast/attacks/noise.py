@@ -96,7 +96,7 @@ def noise_attack(model, x: torch.Tensor, y: torch.Tensor, sigma, trials: int = 1
     Returns:
         :class:`NoiseResult`.
     """
-    check_batch(x, y, lo, hi)
+    x, y = check_batch(x, y, lo, hi, model=model)
     sigmas = as_values(sigma, "sigma")
     trials = check_count(trials, "trials")
     max_batch = check_count(max_batch, "max_batch")

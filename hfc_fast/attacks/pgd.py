@@ -24,6 +24,7 @@ from hfc_fast.attacks._inputs import as_values, check_batch, check_count
 from hfc_fast.attacks._model import attack_loss, check_logits, is_fooled
 from hfc_fast.attacks.band import BandProjection, seen_point
 from hfc_fast.attacks.result import AttackResult, nested_balls
+from hfc_fast.errors import InputError
 from hfc_fast.pgd_step import pgd_step_unchecked_
 
 __all__ = ["fgsm", "pgd"]
@@ -36,7 +37,7 @@ def _step_sizes(alpha, eps: tuple[float, ...], steps: int) -> tuple[float, ...]:
     if len(values) == 1:
         return values * len(eps)
     if len(values) != len(eps):
-        raise ValueError(f"alpha must be one number or one per eps ({len(eps)}), got {len(values)} values")
+        raise InputError(f"alpha must be one number or one per eps ({len(eps)}), got {len(values)} values")
     return values
 
 
@@ -157,12 +158,12 @@ def pgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, alpha=None, steps: int 
         :class:`AttackResult` with ``fooled`` (E, B), ``robust_accuracy`` per ε,
         ``adversarials`` (E, B, C, H, W) when asked, and pass counts.
     """
-    check_batch(x, y, lo, hi, images=True)
+    x, y = check_batch(x, y, lo, hi, images=True, model=model)
     eps_given = as_values(eps, "eps")
     steps = check_count(steps, "steps")
     restarts = check_count(restarts, "restarts")
     if restarts > 1 and not random_start:
-        raise ValueError("restarts > 1 needs random_start=True (without it every restart is the same attack)")
+        raise InputError("restarts > 1 needs random_start=True (without it every restart is the same attack)")
     alphas_given = _step_sizes(alpha, eps_given, steps)
     order = sorted(range(len(eps_given)), key=lambda k: eps_given[k])
     eps_values = tuple(eps_given[k] for k in order)

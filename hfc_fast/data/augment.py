@@ -7,6 +7,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from hfc_fast.errors import InputError
+
 
 def random_affine(x: torch.Tensor, *, degrees: float = 15.0, translate: float = 0.1,
                   scale: tuple[float, float] = (0.9, 1.1), generator: torch.Generator | None = None) -> torch.Tensor:
@@ -16,7 +18,7 @@ def random_affine(x: torch.Tensor, *, degrees: float = 15.0, translate: float = 
     of the image size, scale factors from U(*scale); bilinear resampling, zeros outside.
     """
     if x.dim() != 4:
-        raise ValueError(f"x must be (B, C, H, W), got shape {tuple(x.shape)}")
+        raise InputError(f"x must be (B, C, H, W), got shape {tuple(x.shape)}")
     b = x.shape[0]
 
     def uniform(lo, hi):

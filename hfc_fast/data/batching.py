@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from hfc_fast._distributed import rank_and_world, shard
 from hfc_fast.data.registry import TensorData
+from hfc_fast.errors import InputError
 
 
 def iterate_batches(data, indices: torch.Tensor, batch_size: int, *, workers: int = 0):
@@ -42,7 +43,7 @@ def rank_batches(data, batch_size: int, workers: int, start: int = 0):
     pair. Under torch.distributed rank r takes the batches whose number is r modulo the world size.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
     rank, world = rank_and_world()
     if isinstance(data, tuple | list) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
         data = TensorData(data[0], data[1], 0)

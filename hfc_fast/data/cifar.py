@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hfc_fast.errors import InputError, existing
+
 _FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
@@ -30,13 +32,13 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         with open(path, "rb") as f:
             batch = pickle.load(f, encoding="bytes")  # the official batches are pickled dicts of arrays
     except (pickle.UnpicklingError, EOFError, ValueError) as err:
-        raise ValueError(f"{path} is not a CIFAR-10 python batch: {err}") from None
+        raise InputError(f"{path} is not a CIFAR-10 python batch: {err}") from None
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
-        raise ValueError(f"{path} is not a CIFAR-10 python batch: expected a dict with b'data' and b'labels'")
+        raise InputError(f"{path} is not a CIFAR-10 python batch: expected a dict with b'data' and b'labels'")
     data = np.asarray(batch[b"data"], dtype=np.uint8)
     labels = np.asarray(batch[b"labels"], dtype=np.int64)
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(labels):
-        raise ValueError(f"{path}: expected data (N, 3072) and N labels, got {data.shape} and {labels.shape}")
+        raise InputError(f"{path}: expected data (N, 3072) and N labels, got {data.shape} and {labels.shape}")
     return data, labels
 
 
@@ -51,10 +53,8 @@ def load_cifar10(root: str | Path, split: str = "test") -> tuple[torch.Tensor, t
         ``(images, labels)``: float32 (N, 3, 32, 32) in [0, 1], int64 (N,).
     """
     if split not in _FILES:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"data root {root} does not exist; pass the unpacked cifar-10-batches-py folder")
+        raise InputError(f"split must be 'train' or 'test', got {split!r}")
+    root = existing(root, "data root", "folder", "pass the unpacked cifar-10-batches-py folder")
     folder = _batch_folder(root)
     parts = [_read_batch(folder / name) for name in _FILES[split]]
     data = np.concatenate([p[0] for p in parts])

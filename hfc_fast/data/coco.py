@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
+from hfc_fast.errors import InputError, existing
+
 
 class CocoDetection(Dataset):
     """Images and their boxes as torchvision's detection models take them.
@@ -32,30 +34,27 @@ class CocoDetection(Dataset):
 
     def __init__(self, images: str | Path, annotations: str | Path, *, limit: int | None = None) -> None:
         self.root = Path(images)
-        path = Path(annotations)
-        if not path.is_file():
-            raise FileNotFoundError(f"annotation file {path} does not exist: expected a COCO instances JSON such as "
-                                    "annotations/instances_val2017.json")
-        if not self.root.is_dir():
-            raise FileNotFoundError(f"image folder {self.root} does not exist")
+        path = existing(annotations, "annotation file", "file",
+                        "expected a COCO instances JSON such as annotations/instances_val2017.json")
+        existing(self.root, "image folder", "folder")
         try:
             with open(path) as f:
                 data = json.load(f)
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f"{path} is not valid JSON ({err}): expected a COCO instances file") from None
+            raise InputError(f"{path} is not valid JSON ({err}): expected a COCO instances file") from None
         for section in ("images", "annotations", "categories"):
             if section not in data:
-                raise ValueError(f"{path} has no '{section}' section: is it a COCO instances file?")
+                raise InputError(f"{path} has no '{section}' section: is it a COCO instances file?")
         self.annotation_file = path
         self.categories = {int(c["id"]): c["name"] for c in data["categories"]}
         images_by_id = {int(im["id"]): im for im in data["images"]}
         unknown = sorted({int(a["category_id"]) for a in data["annotations"]} - set(self.categories))
         if unknown:
-            raise ValueError(f"{path}: annotations use category ids {unknown[:10]} that 'categories' does not define "
+            raise InputError(f"{path}: annotations use category ids {unknown[:10]} that 'categories' does not define "
                              f"(defined: {sorted(self.categories)[:20]})")
         orphans = sorted({int(a["image_id"]) for a in data["annotations"]} - set(images_by_id))
         if orphans:
-            raise ValueError(f"{path}: annotations refer to image ids {orphans[:10]} that 'images' does not list")
+            raise InputError(f"{path}: annotations refer to image ids {orphans[:10]} that 'images' does not list")
         self.ids = sorted(images_by_id)[:limit]
         self.images = {i: images_by_id[i] for i in self.ids}
         names = [self.images[i]["file_name"] for i in self.ids]
@@ -85,7 +84,7 @@ class CocoDetection(Dataset):
                 array = torch.frombuffer(bytearray(im.convert("RGB").tobytes()), dtype=torch.uint8)
                 w, h = im.size
         except OSError as err:  # PIL's UnidentifiedImageError and truncated files are OSErrors
-            raise ValueError(f"{path} is not a readable image ({err})") from None
+            raise InputError(f"{path} is not a readable image ({err})") from None
         return array.view(h, w, 3).permute(2, 0, 1).float().div(255)
 
     def target(self, image_id: int) -> dict:

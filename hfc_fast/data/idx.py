@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hfc_fast.errors import InputError, existing
+
 # Where Debian's dataset-fashion-mnist package installs the idx files.
 FASHION_MNIST_ROOT = Path("/usr/share/datasets/fashion-mnist")
 
@@ -32,18 +34,18 @@ def read_idx(path: str | Path) -> torch.Tensor:
         with opener(path, "rb") as f:
             data = f.read()
     except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-        raise ValueError(f"{path} cannot be read: {err} (a truncated or damaged download?)") from None
+        raise InputError(f"{path} cannot be read: {err} (a truncated or damaged download?)") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
-        raise ValueError(f"{path} is not an IDX file (bad magic number)")
+        raise InputError(f"{path} is not an IDX file (bad magic number)")
     n_dims = data[3]
     header = 4 + 4 * n_dims
     if len(data) < header:
-        raise ValueError(f"{path} is truncated: header needs {header} bytes, file has {len(data)}")
+        raise InputError(f"{path} is truncated: header needs {header} bytes, file has {len(data)}")
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims))
     dtype = np.dtype(_DTYPES[data[2]])
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(data) - header != expected:
-        raise ValueError(f"{path} holds {len(data) - header} data bytes, its header promises {expected}")
+        raise InputError(f"{path} holds {len(data) - header} data bytes, its header promises {expected}")
     array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
     return torch.from_numpy(array.astype(dtype.newbyteorder("="), copy=True))
 
@@ -74,17 +76,15 @@ def load_idx_dataset(root: str | Path, split: str = "test", *,
         ``(images, labels)``: float32 (N, 1, H, W) in [0, 1], int64 (N,).
     """
     if split not in _SPLITS:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    root = Path(root)
-    if not root.is_dir():
-        hint = (f"On Debian or Ubuntu `apt-get install dataset-fashion-mnist` installs Fashion-MNIST in "
-                f"{FASHION_MNIST_ROOT}; or pass" if name == "Fashion-MNIST" else "Pass")
-        raise FileNotFoundError(f"data root {root} does not exist. {hint} a folder with the {name} idx files.")
+        raise InputError(f"split must be 'train' or 'test', got {split!r}")
+    hint = (f"on Debian or Ubuntu `apt-get install dataset-fashion-mnist` installs Fashion-MNIST in "
+            f"{FASHION_MNIST_ROOT}; or pass" if name == "Fashion-MNIST" else "pass")
+    root = existing(root, "data root", "folder", f"{hint} a folder with the {name} idx files")
     prefix = _SPLITS[split]
     images = read_idx(_find(root, f"{prefix}-images-idx3-ubyte", name))
     labels = read_idx(_find(root, f"{prefix}-labels-idx1-ubyte", name))
     if images.dim() != 3 or labels.dim() != 1 or len(images) != len(labels):
-        raise ValueError(f"{root}: expected (N, H, W) images and (N,) labels, got {tuple(images.shape)} "
+        raise InputError(f"{root}: expected (N, H, W) images and (N,) labels, got {tuple(images.shape)} "
                          f"and {tuple(labels.shape)}")
     return images.unsqueeze(1).float().div_(255.0), labels.long()
 

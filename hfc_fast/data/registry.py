@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 from hfc_fast.data.cifar import load_cifar10
 from hfc_fast.data.folder import load_image_folder
 from hfc_fast.data.idx import load_fashion_mnist, load_mnist
+from hfc_fast.errors import InputError
 
 DATASETS = ("fashion-mnist", "mnist", "cifar10", "imagefolder")
 
@@ -51,9 +52,9 @@ def load_dataset(name: str, split: str, root: str | Path | None = None, *, image
         image_size: ImageFolder only: the square size images are cropped to.
     """
     if name not in DATASETS:
-        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
+        raise InputError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
     if name != "fashion-mnist" and root is None:
-        raise ValueError(f"dataset {name!r} needs a data root (--data-root): nothing is downloaded")
+        raise InputError(f"dataset {name!r} needs a data root (--data-root): nothing is downloaded")
     if name == "fashion-mnist":
         return TensorData(*load_fashion_mnist(root, split), num_classes=10)
     if name == "mnist":

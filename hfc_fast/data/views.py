@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from hfc_fast.errors import InputError
 from hfc_fast.frequency import frequency_split
 from hfc_fast.transforms import normalize_by_max
 
@@ -29,7 +30,7 @@ def band_view(x: torch.Tensor, band: str, radius: float, *, normalize: bool = Tr
     training on LFC or HFC (authors' ``scripts/resnet.py``).
     """
     if band not in BANDS:
-        raise ValueError(f"band must be one of {', '.join(BANDS)}, got {band!r}")
+        raise InputError(f"band must be one of {', '.join(BANDS)}, got {band!r}")
     if band == "original":
         return x
     low, high = frequency_split(x, radius)

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
+from hfc_fast import _cli_start
+from hfc_fast.errors import InputError
 from hfc_fast.experiments.core.options import Options, Parser, flag
 
 # name -> module under hfc_fast.experiments.commands ("detect train" nests under "detect")
@@ -50,6 +53,7 @@ def command_module(name: str):
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Options]]:
     """The ``hfc`` parser, and each command's options (by command name)."""
     parser = Parser(prog="hfc", description="Frequency-spectrum experiments on CNNs (hfc_fast).")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     options: dict[str, Options] = {}
     nested = {}
@@ -60,9 +64,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Options]]:
             if parent not in nested:
                 nested[parent] = options[parent].parser.add_subparsers(dest=f"{parent}_command",
                                                                        parser_class=Parser)
-            p = nested[parent].add_parser(child, help=module.HELP, description=module.HELP)
+            p = nested[parent].add_parser(child, help=module.HELP.replace("%", "%%"), description=module.HELP)
         else:
-            p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+            p = sub.add_parser(name, help=module.HELP.replace("%", "%%"), description=module.HELP)
         options[name] = Options(p)
         module.add_arguments(options[name])
     return parser, options
@@ -86,7 +90,7 @@ def one_line(err: BaseException) -> str:
     return lines[-1].strip() if "Traceback" in str(err) else lines[0]
 
 
-def interrupted(name: str, args, options: Options) -> str:
+def interrupted(name: str, args, options: Options, how: str = "interrupted") -> str:
     """What an interrupted command kept, and the exact command that continues it."""
     from hfc_fast.experiments.core.model_sources import checkpoint_state
     from hfc_fast.experiments.core.rundir import CHECKPOINT
@@ -99,12 +103,45 @@ def interrupted(name: str, args, options: Options) -> str:
         except (ValueError, KeyError, TypeError):
             pass
     again = f"hfc {name} --out {out}" + (" --resume" if "resume" in options.defaults else "")
-    return f"hfc {name}: interrupted; {kept}; to continue: {again}"
+    return f"hfc {name}: {how}; {kept}; to continue: {again}"
+
+
+DEBUG_HELP = "show the full traceback of any error (also HFC_FAST_DEBUG=1)"
+
+
+def _debug(argv: list[str]) -> tuple[bool, list[str]]:
+    """``--debug`` anywhere on the command line (it is taken out), or ``HFC_FAST_DEBUG=1``."""
+    on = os.environ.get("HFC_FAST_DEBUG", "").lower() in ("1", "true", "yes", "on")
+    return on or "--debug" in argv, [a for a in argv if a != "--debug"]
+
+
+def refusal(err: BaseException, name: str, options: Options) -> str | None:
+    """The one line for a known refusal (bad input, named; a file that cannot be read or written), or None
+    when ``err`` is not one: then it is a bug."""
+    if not isinstance(err, InputError | OSError):
+        return None
+    message = one_line(err)
+    first = message.split(" ", 1)[0]
+    if first in options.defaults:  # a setting named as the dataclass spells it: say the option
+        message = flag(first) + message[len(first):]
+    return f"hfc {name}: {message}"
 
 
 def main(argv=None) -> int:
+    from hfc_fast.experiments.core import signals
+
+    with signals.handled():
+        code = _main(argv)
+    if _cli_start.is_cli():  # the work is done: a signal now must not print a start-up line or a traceback
+        signals.ignore()
+    return code
+
+
+def _main(argv) -> int:
+    from hfc_fast.experiments.core import signals
     from hfc_fast.experiments.core.experiment import resolve_args, run_command
 
+    debug, argv = _debug(list(sys.argv[1:] if argv is None else argv))
     parser, options = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -124,16 +161,22 @@ def main(argv=None) -> int:
 
         run_command(name, module, args, given, summary=summary)
         return 0
-    except (ValueError, OSError) as err:  # bad input or a file that cannot be read or written: one line
-        message = one_line(err)
-        first = message.split(" ", 1)[0]
-        if first in options[name].defaults:  # a setting named as the dataclass spells it: say the option
-            message = flag(first) + message[len(first):]
-        print(f"hfc {name}: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(interrupted(name, args, options[name]), file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM (signals.Interrupted): what is saved stays saved
+        signals.ignore()
+        how, code = (stop.word, stop.exit_code) if isinstance(stop, signals.Interrupted) else ("interrupted", 130)
+        print(interrupted(name, args, options[name], how), file=sys.stderr)
+        return code
+    except Exception as err:
+        if debug:
+            raise
+        line = refusal(err, name, options[name])
+        if line is not None:
+            print(line, file=sys.stderr)
+            return 2
+        print(f"hfc {name}: internal error, {type(err).__name__}: {one_line(err)}. This is a bug, not bad input: "
+              f"rerun with --debug (or HFC_FAST_DEBUG=1) for the full traceback, and report it with that.",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

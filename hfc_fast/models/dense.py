@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hfc_fast.errors import InputError
+
 
 class MLP(nn.Module):
     """Flatten, then ``depth`` hidden layers of ``width`` with ReLU (BatchNorm1d optional)."""
@@ -44,7 +46,7 @@ class LinearConvNet(nn.Module):
     def forward(self, x):
         h, w = x.shape[-2:]
         if (h, w) != (self.size, self.size):
-            raise ValueError(f"x must be {self.size}×{self.size} images for this network, got {h}×{w}")
+            raise InputError(f"x must be {self.size}×{self.size} images for this network, got {h}×{w}")
         # the H×W kernel over circularly wrapped input is a circular cross-correlation: a product
         # with the kernel's conjugate spectrum (conv2d on a padded input would cost H·W per pixel)
         spectrum = torch.fft.rfft2(x) * torch.fft.rfft2(self.conv.weight[0]).conj()

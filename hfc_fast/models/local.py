@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import nn
 
+from hfc_fast.errors import InputError
 from hfc_fast.models._layers import classifier, norm2d
 
 
@@ -20,7 +21,7 @@ class LocalCNN(nn.Module):
                  width: int = 32, batchnorm: bool = False, dropout: float = 0.0) -> None:
         super().__init__()
         if not 1 <= kernel_size <= image_size:
-            raise ValueError(f"kernel_size must be between 1 and the image width {image_size}, got {kernel_size}")
+            raise InputError(f"kernel_size must be between 1 and the image width {image_size}, got {kernel_size}")
         self.kernel_size = kernel_size
         self.conv1 = nn.Conv2d(in_channels, width, kernel_size, bias=not batchnorm)
         self.bn1 = norm2d(width, batchnorm)

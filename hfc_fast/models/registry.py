@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from torch import nn
 
+from hfc_fast.errors import InputError
 from hfc_fast.models._layers import xavier_init
 from hfc_fast.models.classic import VGG, AlexNet, LeNet, SmallCNN
 from hfc_fast.models.dense import MLP, LinearConvNet, LinearFC
@@ -34,7 +35,7 @@ MODELS = tuple(_MODELS)
 def default_batchnorm(name: str) -> bool:
     """Whether model ``name`` has BatchNorm when ``batchnorm`` is not given."""
     if name not in _MODELS:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {name!r}")
+        raise InputError(f"model must be one of {', '.join(MODELS)}, got {name!r}")
     return _MODELS[name][2]
 
 
@@ -53,11 +54,11 @@ def build_model(name: str, *, in_channels: int = 3, num_classes: int = 10, image
             ``blocks`` for ``paper_resnet``, ``dim``/``depth`` for ``vit_tiny``.
     """
     if name not in _MODELS:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {name!r}")
+        raise InputError(f"model must be one of {', '.join(MODELS)}, got {name!r}")
     if init not in ("xavier", "default"):
-        raise ValueError(f"init must be 'xavier' or 'default', got {init!r}")
+        raise InputError(f"init must be 'xavier' or 'default', got {init!r}")
     if not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        raise InputError(f"dropout must be in [0, 1), got {dropout}")
     builder, sized, bn_default = _MODELS[name]
     kwargs = dict(in_channels=in_channels, num_classes=num_classes, dropout=dropout,
                   batchnorm=bn_default if batchnorm is None else bool(batchnorm), **options)

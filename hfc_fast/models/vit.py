@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hfc_fast.errors import InputError
+
 
 class ViTTiny(nn.Module):
     """Patch embedding, class token, learned positions, pre-norm transformer encoder, linear head.
@@ -19,10 +21,10 @@ class ViTTiny(nn.Module):
                  batchnorm: bool = False) -> None:
         super().__init__()
         if batchnorm:
-            raise ValueError("vit_tiny uses LayerNorm; BatchNorm cannot be switched on")
+            raise InputError("vit_tiny uses LayerNorm; BatchNorm cannot be switched on")
         patch = patch_size or (4 if image_size <= 32 else 16)
         if image_size % patch:
-            raise ValueError(f"image_size {image_size} must be a multiple of the patch size {patch}")
+            raise InputError(f"image_size {image_size} must be a multiple of the patch size {patch}")
         tokens = (image_size // patch) ** 2
         self.embed = nn.Conv2d(in_channels, dim, patch, stride=patch)
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from hfc_fast.errors import InputError
 from hfc_fast.experiments.commands import (
     archs,
     bn_lfc,
@@ -196,7 +197,7 @@ def run(exp, args) -> dict:
     for command in [c for c in CLAIMS if c in args.only]:
         try:
             results = sub_run(exp, command, args)
-        except ValueError as err:  # a claim this data set cannot test (say, an image too small for a radius)
+        except InputError as err:  # a claim this data set cannot test (say, an image too small for a radius)
             exp.log(f"{command}: not run: {err}")
             claims[command] = {"error": str(err)}
             continue

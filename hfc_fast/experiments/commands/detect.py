@@ -15,6 +15,7 @@ import torch
 from tqdm.auto import tqdm
 
 from hfc_fast.data.coco import CocoDetection
+from hfc_fast.errors import InputError
 from hfc_fast.experiments.core import figures, paper
 from hfc_fast.experiments.core.coco_metrics import (
     STATS,
@@ -89,7 +90,7 @@ def run_detector(exp, model, data: CocoDetection, radii, args, amp: bool) -> dic
     large sets); a rerun reads the chunks back and starts after the last one.
     """
     dist, names = exp.dist, view_names(radii)
-    state_dir = exp.out / "partial" / f"rank{dist.rank}-of-{dist.world}"
+    state_dir = exp.partial_dir() / f"rank{dist.rank}-of-{dist.world}"
     detections = {v: [] for v in names}
     chunks = sorted(state_dir.glob("upto-*.json"))
     for chunk in chunks:
@@ -175,9 +176,9 @@ def report(exp, results: dict, radii, model_name: str) -> str:
 
 def check_args(args) -> None:
     if args.images is None or args.annotations is None:
-        raise ValueError("hfc detect needs --images (an image folder) and --annotations (a COCO instances JSON)")
+        raise InputError("hfc detect needs --images (an image folder) and --annotations (a COCO instances JSON)")
     if args.weights is None:
-        raise ValueError("hfc detect needs --weights: a local state_dict or a 'hfc detect train' checkpoint "
+        raise InputError("hfc detect needs --weights: a local state_dict or a 'hfc detect train' checkpoint "
                          "(nothing is downloaded)")
     check_fits(args.radii, name="--radii")
 
@@ -186,6 +187,7 @@ def run(exp, args) -> dict | None:
     data = CocoDetection(args.images, args.annotations, limit=args.limit)
     model = load_detector(args.model, args.weights, args.num_classes, min_size=args.min_size,
                           max_size=args.max_size).to(exp.dist.device)
+    exp.uses("detector", model)  # detections saved as they go belong to these weights
     amp = exp.dist.device.type == "cuda" if args.amp is None else args.amp
     detections = gather_detections(run_detector(exp, model, data, args.radii, args, amp), exp.dist)
     results = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hfc_fast.errors import InputError
 from hfc_fast.experiments.core import analyses, figures
 from hfc_fast.experiments.core.experiment import add_experiment_options
 from hfc_fast.experiments.core.model_sources import load_run
@@ -27,7 +28,7 @@ def run(exp, args) -> dict:
     if args.checkpoint is not None:
         model, config, _ = load_run(args.checkpoint)
         if config.dataset != exp.base.dataset:
-            raise ValueError(f"--checkpoint {args.checkpoint} was trained on {config.dataset}, not on --dataset "
+            raise InputError(f"--checkpoint {args.checkpoint} was trained on {config.dataset}, not on --dataset "
                              f"{exp.base.dataset}")
         model = model.to(exp.dist.device)
     else:

@@ -27,7 +27,7 @@ from hfc_fast.experiments.core.model_sources import (
     classifier,
     classifier_name,
 )
-from hfc_fast.experiments.core.options import Spec
+from hfc_fast.experiments.core.options import SEED_MAX, Spec
 from hfc_fast.experiments.core.pages import markdown_table
 from hfc_fast.radius import frequency_grid
 from hfc_fast.smoothing import smooth_first_conv
@@ -48,7 +48,8 @@ def add_arguments(options) -> None:
     options.add("--batch-size", default=250, spec=Spec("int", minimum=1), help="images per batch (default 250)")
     options.add("--images-per-pass", default=None, spec=Spec("int", minimum=1, optional=True),
                 help="perturbed images per model pass, bases × batch (default 512 on a CPU, 8192 on a GPU)")
-    options.add("--seed", default=0, spec=Spec("int", minimum=0), help="seed of the random signs (default 0)")
+    options.add("--seed", default=0, spec=Spec("int", minimum=0, maximum=SEED_MAX),
+                help="seed of the random signs (default 0)")
     options.add("--band-width", default=None, spec=Spec("float", above=0, optional=True),
                 help="width of the band-noise annuli (default 1, wider above 32×32)")
     options.add("--compare", default=False, action="store_true",
@@ -75,7 +76,7 @@ def models(exp, args, channels: int) -> dict:
 
 def measure(exp, args, name: str, model, normalize, data) -> dict:
     """The three measurements of one model; the heat map's counts saved as it goes."""
-    partial = exp.out / "partial" / f"{slug(name)}-rank{exp.dist.rank}-of-{exp.dist.world}.pt"
+    partial = exp.partial_dir() / f"{slug(name)}-rank{exp.dist.rank}-of-{exp.dist.world}.pt"
     state = hfc_fast.FourierHeatMap.from_state(checkpoint_state(partial, "saved heat-map counts")) \
         if partial.exists() else None
     common = dict(batch_size=args.batch_size, normalize=normalize, amp=exp.base.amp, device=exp.dist.device,

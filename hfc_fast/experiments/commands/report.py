@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+from hfc_fast.errors import InputError
 from hfc_fast.experiments.core.pages import write_page
 
 HELP = "combine the reports of several runs into one page"
@@ -41,7 +42,7 @@ def check_args(args) -> None:
     out = Path(args.out).resolve()
     for run in args.runs:
         if Path(run).resolve() == out:
-            raise ValueError(f"--out {args.out} is one of the runs to combine; write the combined page elsewhere")
+            raise InputError(f"--out {args.out} is one of the runs to combine; write the combined page elsewhere")
         if not Path(run).is_dir():
             raise FileNotFoundError(f"run directory {run} does not exist")
 

@@ -9,6 +9,7 @@ runs gradient-masking checks on the smoothed model.
 from __future__ import annotations
 
 from hfc_fast.attacks import WORST_CASE
+from hfc_fast.errors import InputError
 from hfc_fast.experiments.core import analyses, figures, paper
 from hfc_fast.experiments.core.experiment import add_experiment_options
 from hfc_fast.experiments.core.options import Spec
@@ -37,9 +38,9 @@ def add_arguments(options) -> None:
 
 def check_args(args) -> None:
     if not {"fgsm", "pgd"} <= set(args.attacks):
-        raise ValueError("--attacks must include fgsm and pgd (the paper's Table 2)")
+        raise InputError("--attacks must include fgsm and pgd (the paper's Table 2)")
     if not {0.0, 1.0} <= set(args.rhos):
-        raise ValueError(f"--rhos must include 0 and 1 (the verdicts compare them), got "
+        raise InputError(f"--rhos must include 0 and 1 (the verdicts compare them), got "
                          f"{','.join(f'{r:g}' for r in args.rhos)}")
 
 

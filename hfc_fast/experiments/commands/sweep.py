@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 
+from hfc_fast._model import probe_classes
+from hfc_fast.errors import InputError
 from hfc_fast.experiments.core import figures
 from hfc_fast.experiments.core.experiment import add_experiment_options
 from hfc_fast.experiments.core.files import save_torch
@@ -26,7 +28,7 @@ from hfc_fast.experiments.core.model_sources import (
 from hfc_fast.experiments.core.options import Spec
 from hfc_fast.experiments.core.pages import csv_text, markdown_table
 from hfc_fast.radius import check_fits, radius_key, scaled_radii
-from hfc_fast.tracking import TrackingState, track_frequencies
+from hfc_fast.tracking import Normalize, TrackingState, track_frequencies
 
 HELP = "top-1/top-5 accuracy of a classifier on originals, LFC and HFC over a radius grid"
 RESUMABLE = ("device", "workers", "save_every", "batch_size")
@@ -57,16 +59,28 @@ def add_arguments(options) -> None:
 
 def sweep(exp, args, model, normalize, data, radii) -> dict:
     """Top-1/top-5 on every view, resuming this rank's saved counts."""
-    path = exp.out / "partial" / f"rank{exp.dist.rank}-of-{exp.dist.world}.pt"
+    path = exp.partial_dir() / f"rank{exp.dist.rank}-of-{exp.dist.world}.pt"
     state = TrackingState.from_dict(checkpoint_state(path, "saved sweep state")) if path.exists() else None
     if state is not None:
         exp.log(f"resuming at batch {state.next_batch}")
-    r = track_frequencies(model, data, radii, batch_size=args.batch_size, topk=(1, 5), normalize=normalize,
+    classes = probe_classes(Normalize(model, *normalize) if normalize else model, data.image_shape,
+                            device=exp.dist.device, what="the classifier")
+    if data.num_classes > classes:
+        raise InputError(f"the classifier scores {classes} classes but the data set has {data.num_classes}: "
+                         "its labels would name classes the model does not have")
+    if data.num_classes < classes:
+        exp.notice(f"the data set has {data.num_classes} classes and the classifier {classes}: label i is read as "
+                   f"the model's class i, so the folders must be the model's first {data.num_classes} classes in "
+                   "its order")
+    topk = (1, 5) if classes > 5 else (1,)
+    r = track_frequencies(model, data, radii, batch_size=args.batch_size, topk=topk, normalize=normalize,
                           amp=exp.base.amp, device=exp.dist.device, workers=args.workers,
                           progress=exp.progress, state=state, save=lambda s: save_torch(path, s.to_dict()),
                           save_every=args.save_every)
     views = {"original": "acc", "lfc": "lfc", "hfc": "hfc"}
-    return {"n": r["n"], "radii": radii, **{v: {"top1": r[k], "top5": r["top5"][k]} for v, k in views.items()}}
+    top5 = r.get("top5", {"acc": None, "lfc": None, "hfc": None})  # None: the model has 5 classes or fewer
+    return {"n": r["n"], "radii": radii, "classes": classes,
+            **{v: {"top1": r[k], "top5": top5[k]} for v, k in views.items()}}
 
 
 def run(exp, args) -> dict:
@@ -78,8 +92,12 @@ def run(exp, args) -> dict:
     result = exp.stage("sweep", lambda: sweep(exp, args, model, normalize, data, radii))
     source = classifier_name(exp, args)
     exp.figure(figures.plot_sweep, "sweep.png", result, f"{source} on {exp.base.dataset} ({result['n']} images)")
-    rows = [["original", "", result["original"]["top1"], result["original"]["top5"]]] + [
-        [band, radius_key(r), result[band]["top1"][radius_key(r)], result[band]["top5"][radius_key(r)]]
+    def top5(band, key):
+        values = result[band]["top5"]
+        return "" if values is None else values[key] if key else values
+
+    rows = [["original", "", result["original"]["top1"], top5("original", "")]] + [
+        [band, radius_key(r), result[band]["top1"][radius_key(r)], top5(band, radius_key(r))]
         for band in ("lfc", "hfc") for r in radii]
     exp.write_text("sweep.csv", csv_text(["view", "radius", "top1", "top5"], rows))
     report = "\n".join([

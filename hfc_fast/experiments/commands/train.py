@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hfc_fast.experiments.core.config import RESUMABLE_CHANGES, TrainConfig
-from hfc_fast.experiments.core.training import train
+from hfc_fast.experiments.core.training import check_epochs, train, trained_epochs
 
 HELP = "train a model with LFC/HFC accuracy tracking every epoch"
 RESUMABLE = (*RESUMABLE_CHANGES, "tensorboard")
@@ -32,6 +32,8 @@ def config(args) -> TrainConfig:
 
 def check_args(args) -> None:
     config(args).validate()
+    if args.resume and (done := trained_epochs(args.out)) is not None:
+        check_epochs(args.epochs, done, args.out)  # before config.json is rewritten
 
 
 def run(exp, args) -> dict:

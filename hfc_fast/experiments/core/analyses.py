@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from hfc_fast._model import frozen_eval
 from hfc_fast.attacks import apgd, fgsm, pgd, robust_accuracy
+from hfc_fast.errors import InputError
 from hfc_fast.experiments.core.paper import EPS, NEAR_ZERO, RHOS
 from hfc_fast.frequency import frequency_split
 from hfc_fast.models import build_model
@@ -159,7 +160,7 @@ def _attack_callables(names: dict, eps, pgd_steps: int, apgd_steps: int) -> dict
             "apgd-t": partial(apgd, loss="dlr-targeted", steps=apgd_steps, seed=0)}
     unknown = [n for n in names if n not in made]
     if unknown:
-        raise ValueError(f"--attacks must name some of {', '.join(made)}, got {', '.join(unknown)}")
+        raise InputError(f"--attacks must name some of {', '.join(made)}, got {', '.join(unknown)}")
     return {n: made[names[n]] for n in names}
 
 
@@ -208,7 +209,7 @@ def first_layer_features(model: nn.Module, shape) -> torch.Tensor:
             return F.pad(weight, (0, w - weight.shape[-1], 0, h - weight.shape[-2]))
         if isinstance(module, nn.Linear):
             return module.weight.detach().reshape(-1, c, h, w)
-    raise ValueError(f"{type(model).__name__} has no Conv2d or Linear layer")
+    raise InputError(f"{type(model).__name__} has no Conv2d or Linear layer")
 
 
 def apply_mask(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

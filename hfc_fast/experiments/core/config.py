@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from hfc_fast.data.registry import DATASETS
 from hfc_fast.data.views import BANDS
-from hfc_fast.experiments.core.options import option, validate_fields
+from hfc_fast.errors import InputError
+from hfc_fast.experiments.core.options import SEED_MAX, option, validate_fields
 from hfc_fast.models.registry import MODELS
 from hfc_fast.radius import check_fits
 
@@ -63,7 +64,7 @@ class TrainConfig:
     band_noise_images: int = option(1000, "test images of the band-noise tracking (default 1000)", kind="int",
                                     minimum=1)
     seed: int = option(0, "seed of initialisation, shuffling and label permutation (default 0)", kind="int",
-                       minimum=0)
+                       minimum=0, maximum=SEED_MAX)
     device: str = option("auto", "auto, cpu, cuda or cuda:N", kind="device")
     amp: bool = option(False, "bfloat16 autocast", kind="bool")
     workers: int = option(0, "data-loader workers (ImageFolder)", kind="int", minimum=0)
@@ -73,9 +74,9 @@ class TrainConfig:
         validate_fields(self)
         if self.train_band != "original":
             if self.train_radius is None:
-                raise ValueError(f"train_band {self.train_band!r} needs a positive train_radius")
+                raise InputError(f"train_band {self.train_band!r} needs a positive train_radius")
             if self.adv_eps > 0:
-                raise ValueError("adversarial training runs on original images; drop adv_eps or train_band")
+                raise InputError("adversarial training runs on original images; drop adv_eps or train_band")
         if self.train_radius is not None:
             check_fits([self.train_radius], name="train_radius")
         return self
@@ -88,7 +89,7 @@ class TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - names
         if unknown:
-            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
+            raise InputError(f"unknown training settings: {', '.join(sorted(unknown))}")
         return cls(**values)
 
 
@@ -128,7 +129,7 @@ class DetectTrainConfig:
     momentum: float = option(0.9, "SGD momentum (default 0.9)", minimum=0, below=1)
     weight_decay: float = option(1e-4, "weight decay (default 1e-4)", minimum=0)
     limit: int | None = option(None, "use only the first N images", kind="limit", minimum=1)
-    seed: int = option(0, "seed (default 0)", kind="int", minimum=0)
+    seed: int = option(0, "seed (default 0)", kind="int", minimum=0, maximum=SEED_MAX)
     device: str = option("auto", "auto, cpu, cuda or cuda:N", kind="device")
     amp: bool = option(False, "bfloat16 autocast", kind="bool")
 

@@ -8,6 +8,7 @@ import torch
 from tqdm.auto import tqdm
 
 from hfc_fast.data.coco import CocoDetection
+from hfc_fast.errors import InputError
 from hfc_fast.experiments.core.config import DetectTrainConfig
 from hfc_fast.experiments.core.figures import plot_losses
 from hfc_fast.experiments.core.model_sources import checkpoint_state, load_weights
@@ -34,7 +35,7 @@ def build_detector(name: str, num_classes: int, *, min_size: int | None = None,
 
     names = detection_models()
     if name not in names:
-        raise ValueError(f"--model must be a torchvision detection builder ({', '.join(names)}), got {name!r}")
+        raise InputError(f"--model must be a torchvision detection builder ({', '.join(names)}), got {name!r}")
     sizes = {k: v for k, v in (("min_size", min_size), ("max_size", max_size)) if v is not None}
     return torchvision.models.get_model(name, weights=None, weights_backbone=None, num_classes=num_classes, **sizes)
 
@@ -91,7 +92,7 @@ class DetectorRun(Trainer):
         self.data = CocoDetection(c.images, c.annotations, limit=c.limit)
         self.num_classes = c.num_classes or self.data.num_classes
         if self.num_classes < self.data.num_classes:
-            raise ValueError(f"--num-classes {self.num_classes} is too small: the largest category id is "
+            raise InputError(f"--num-classes {self.num_classes} is too small: the largest category id is "
                              f"{self.data.num_classes - 1}")
         torch.manual_seed(c.seed)
         self.core = build_detector(c.model, self.num_classes, min_size=c.min_size, max_size=c.max_size)

@@ -9,6 +9,7 @@ import torch
 import torch.distributed as dist
 
 from hfc_fast._distributed import all_sum
+from hfc_fast.errors import InputError
 
 
 @dataclass
@@ -43,9 +44,9 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {name} was asked for but CUDA is not available; use --device cpu")
+        raise InputError(f"--device {name} was asked for but CUDA is not available; use --device cpu")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ValueError(f"--device {name} does not exist: this machine has {torch.cuda.device_count()} CUDA "
+        raise InputError(f"--device {name} does not exist: this machine has {torch.cuda.device_count()} CUDA "
                          f"device(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}")
     return device
 

@@ -20,9 +20,10 @@ from pathlib import Path
 import torch
 
 from hfc_fast.data.registry import TensorData, load_dataset
+from hfc_fast.errors import InputError
 from hfc_fast.experiments.core import distributed
 from hfc_fast.experiments.core.config import PRESETS, RESUMABLE_CHANGES, TrainConfig
-from hfc_fast.experiments.core.files import write_json, write_text
+from hfc_fast.experiments.core.files import checksum, write_json, write_text
 from hfc_fast.experiments.core.model_sources import checkpoint_state, model_from_state
 from hfc_fast.experiments.core.options import Options, Spec
 from hfc_fast.experiments.core.pages import write_page
@@ -31,6 +32,7 @@ from hfc_fast.experiments.core.training import repair_finished, train
 from hfc_fast.models.registry import default_batchnorm
 from hfc_fast.radius import check_fits, scaled_radii
 
+STAGE_INPUTS = "_stage_inputs"  # the key under which a stage file records the digest of the models it measured
 IN_MEMORY_LIMIT = 10_000  # ImageFolder test images held in memory when --test-limit is not given
 # what the command line may set of a preset's training settings: always, and only where typed
 TRAINING_OPTIONS = ("dataset", "data_root", "image_size", "device", "amp")
@@ -92,6 +94,7 @@ class Experiment:
         self.runs = None if runs is None else Path(runs)
         self.preset = getattr(args, "preset", None) or preset
         self._test: TensorData | None = None
+        self._inputs: dict[str, str] = {}
         settings = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS}
         self._base = None
         if self.preset is not None:
@@ -114,21 +117,56 @@ class Experiment:
         self.close()
 
     # ------------------------------------------------------------------ files
-    def stage(self, name: str, compute):
-        """``name``'s result: read back from ``name.json`` when finished before, else computed and written.
+    def uses(self, name: str, model=None, *, digest: str | None = None, extra=None) -> None:
+        """Record that what follows depends on model ``name`` (its weights' :func:`checksum`, or ``digest``,
+        and ``extra`` such as a normalisation): stages computed from now on are keyed by it, so a model
+        trained further, or other weights under the same path, is measured again rather than read back."""
+        if digest is None:
+            digest = checksum(model.state_dict() if hasattr(model, "state_dict") else model)
+        self._inputs[name] = digest if extra is None else f"{digest}:{json.dumps(extra, default=str)}"
 
-        Every rank computes (attacks and evaluations shard their batches); rank 0 writes.
+    def inputs_key(self) -> str | None:
+        """A digest of the models used so far (:meth:`uses`), or None when none was recorded."""
+        if not self._inputs:
+            return None
+        return hashlib.sha256(json.dumps(self._inputs, sort_keys=True).encode()).hexdigest()[:16]
+
+    def partial_dir(self) -> Path:
+        """Where counts of an interrupted pass are saved: ``partial/``, under the digest of the models used
+        (:meth:`inputs_key`), so that counts of another model are never continued."""
+        key = self.inputs_key()
+        return self.out / "partial" / key if key else self.out / "partial"
+
+    def stage(self, name: str, compute):
+        """``name``'s result: read back from ``name.json`` when finished before from the same models, else
+        computed and written.
+
+        A stage computed after :meth:`uses` (or :meth:`trained`) records the digest of those models; when
+        they have changed since (a checkpoint trained further, new weights), it is computed again, with a
+        note. Every rank computes (attacks and evaluations shard their batches); rank 0 writes.
         """
         path = self.out / f"{name}.json"
+        key = self.inputs_key()
         if path.exists():
-            self.log(f"{name}: done before, reusing {path}")
-            return json.loads(path.read_text())
+            saved = json.loads(path.read_text())
+            if key is None:
+                self.log(f"{name}: done before, reusing {path}")
+                return saved
+            if isinstance(saved, dict) and saved.get(STAGE_INPUTS) == key:
+                self.log(f"{name}: done before with the same models, reusing {path}")
+                return saved["result"]
+            self.notice(f"{name}: the models it measured have changed since {path} was written: measuring again")
         self.log(f"{name} ...")
         result = compute()
         if self.dist.is_main:
-            write_json(path, result)
+            write_json(path, result if key is None else {STAGE_INPUTS: key, "result": result})
         self.dist.barrier()
         return result
+
+    def notice(self, message: str) -> None:
+        """A line printed on rank 0 even without progress output."""
+        if self.dist.is_main:
+            print(f"{self.name}: {message}", flush=True)
 
     def log(self, message: str) -> None:
         if self.progress and self.dist.is_main:
@@ -163,7 +201,7 @@ class Experiment:
     def base(self) -> TrainConfig:
         """The preset's training settings with the command line's changes."""
         if self._base is None:
-            raise ValueError(f"hfc {self.name} trains no models: it has no training settings")
+            raise InputError(f"hfc {self.name} trains no models: it has no training settings")
         return self._base
 
     @property
@@ -188,6 +226,7 @@ class Experiment:
             state = checkpoint_state(folder / CHECKPOINT)
         else:
             repair_finished(folder, state)
+        self.uses(f"trained:{variant}", state["model"])
         return model_from_state(state).to(self.dist.device).eval(), state["history"]
 
     def trained_pair(self, seed: int):

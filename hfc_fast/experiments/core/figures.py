@@ -234,6 +234,8 @@ def plot_sweep(result: dict, title: str, path: Path) -> Path:
     radii = [float(r) for r in result["lfc"]["top1"]]
     fig, ax = pyplot().subplots(figsize=(6, 4))
     for metric, style in (("top1", "-"), ("top5", "--")):
+        if result["original"][metric] is None:  # no top-5 for a model of 5 classes or fewer
+            continue
         ax.axhline(result["original"][metric], color="black", ls=style, lw=1, label=f"original {metric}")
         ax.plot(radii, list(result["lfc"][metric].values()), "o" + style, color="tab:blue", label=f"LFC {metric}")
         ax.plot(radii, list(result["hfc"][metric].values()), "s" + style, color="tab:red", label=f"HFC {metric}")

@@ -23,6 +23,8 @@ import threading
 import time
 from pathlib import Path
 
+from hfc_fast.errors import InputError
+
 TEMPORARY = ".*.tmp"  # glob of the temporary files _atomic_write makes
 
 
@@ -104,7 +106,7 @@ def read_json(path: Path, what: str = "file"):
     try:
         return json.loads(Path(path).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path} is not a readable {what} (invalid JSON: {err}); delete it or choose another "
+        raise InputError(f"{path} is not a readable {what} (invalid JSON: {err}); delete it or choose another "
                          "--out") from None
 
 
@@ -136,10 +138,49 @@ def write_text(path: Path, text: str) -> Path:
     return _atomic_write(path, text.encode())
 
 
-def save_torch(path: Path, obj) -> Path:
-    """``torch.save`` ``obj`` atomically (a killed run never leaves half a checkpoint)."""
+CHECKSUM = "_hfc_checksum"  # the key under which save_torch stores a dict's checksum
+
+
+def checksum(obj) -> str:
+    """A digest of ``obj``'s contents: every tensor's dtype, shape and bytes, every other value's ``repr``,
+    containers walked in their order. A bit flipped in any tensor changes it."""
+    import hashlib
+
     import torch
 
+    h = hashlib.blake2b(digest_size=16)
+
+    def walk(value):
+        if isinstance(value, torch.Tensor):
+            t = value.detach().cpu().contiguous()
+            h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        elif isinstance(value, dict):
+            h.update(b"{")
+            for k, v in value.items():
+                if k != CHECKSUM:
+                    h.update(repr(k).encode())
+                    walk(v)
+            h.update(b"}")
+        elif isinstance(value, list | tuple):
+            h.update(b"[")
+            for v in value:
+                walk(v)
+            h.update(b"]")
+        else:
+            h.update(repr(value).encode())
+
+    walk(obj)
+    return h.hexdigest()
+
+
+def save_torch(path: Path, obj) -> Path:
+    """``torch.save`` ``obj`` atomically (a killed run never leaves half a checkpoint); a dict is saved with its
+    :func:`checksum`, which :func:`~hfc_fast.experiments.core.model_sources.checkpoint_state` checks."""
+    import torch
+
+    if isinstance(obj, dict):
+        obj = {**obj, CHECKSUM: checksum(obj)}
     buffer = io.BytesIO()  # serialised in memory first, so that a failing disk gives a plain OSError
     torch.save(obj, buffer)
     return _atomic_write(path, buffer.getvalue())

@@ -6,13 +6,16 @@ Nothing is downloaded: weights come only from files the user has.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from hfc_fast.data.registry import load_dataset
+from hfc_fast.errors import InputError, NonFiniteError, existing
 from hfc_fast.experiments.core.config import TrainConfig
+from hfc_fast.experiments.core.files import CHECKSUM, checksum
 from hfc_fast.experiments.core.options import Options, Spec
 from hfc_fast.experiments.core.rundir import CHECKPOINT
 from hfc_fast.models.registry import build_model
@@ -29,14 +32,18 @@ def checkpoint_state(path: str | Path, what: str = "checkpoint"):
         ValueError: the file is not a readable PyTorch checkpoint (truncated, another format, or holding
             objects other than tensors and plain containers); the message names the file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} {path} does not exist")
+    path = existing(path, what, "file")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch.load raises RuntimeError, EOFError, UnpicklingError, ... for a bad file
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"{what} {path} is not a readable PyTorch file ({reason})") from None
+        raise InputError(f"{what} {path} is not a readable PyTorch file ({reason})") from None
+    if isinstance(state, dict) and CHECKSUM in state:
+        if state.pop(CHECKSUM) != checksum(state):
+            raise InputError(f"{what} {path} is damaged: what it holds does not match the checksum stored when "
+                             "it was written (a flipped bit on disk, or a bad copy); restore it from a copy, or "
+                             "remove it to train again")
+    return state
 
 
 def model_from_state(state: dict) -> nn.Module:
@@ -64,7 +71,7 @@ def load_run(path: str | Path) -> tuple[nn.Module, TrainConfig, list[dict]]:
                                 "'hfc train' (or of a command's runs/) or its checkpoints/last.pt")
     state = checkpoint_state(checkpoint)
     if not isinstance(state, dict) or not {"config", "model", "history"} <= set(state):
-        raise ValueError(f"{checkpoint} is not a checkpoint of 'hfc train' (no config, model and history)")
+        raise InputError(f"{checkpoint} is not a checkpoint of 'hfc train' (no config, model and history)")
     return model_from_state(state), TrainConfig.from_dict(state["config"]), state["history"]
 
 
@@ -73,7 +80,7 @@ def torchvision_classifier(name: str, weights: Path, num_classes: int) -> nn.Mod
     import torchvision
 
     if name not in torchvision.models.list_models(module=torchvision.models):
-        raise ValueError(f"--torchvision {name!r} is not a torchvision classification model; e.g. resnet50, "
+        raise InputError(f"--torchvision {name!r} is not a torchvision classification model; e.g. resnet50, "
                          "vgg16, vit_b_16")
     weights = Path(weights)
     if not weights.exists():
@@ -87,11 +94,22 @@ def torchvision_classifier(name: str, weights: Path, num_classes: int) -> nn.Mod
 
 
 def load_weights(model: nn.Module, state, source: str, target: str) -> None:
-    """``model.load_state_dict(state)``, a ValueError in one line when they do not fit."""
+    """``model.load_state_dict(state)``; an error in one line when they do not fit, or when a weight is NaN
+    or infinite (a training that diverged)."""
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as err:
-        raise ValueError(f"{source} do not fit {target}: {str(err).strip().splitlines()[0]}") from None
+        raise InputError(f"{source} do not fit {target}: {str(err).strip().splitlines()[0]}") from None
+    bad = non_finite_tensors(model.state_dict())
+    if bad:
+        raise NonFiniteError(f"{source} hold NaN or infinite values ({', '.join(bad[:3])}"
+                             f"{', …' if len(bad) > 3 else ''}): the training that wrote them diverged")
+
+
+def non_finite_tensors(state: dict) -> list[str]:
+    """The names of the floating-point tensors of ``state`` that hold a NaN or an infinity."""
+    return [k for k, v in state.items() if isinstance(v, torch.Tensor) and v.is_floating_point()
+            and not bool(torch.isfinite(v).all())]
 
 
 def timm_classifier(name: str, weights: Path, num_classes: int) -> tuple[nn.Module, tuple]:
@@ -103,7 +121,7 @@ def timm_classifier(name: str, weights: Path, num_classes: int) -> tuple[nn.Modu
     except ImportError:
         raise ImportError("--timm needs the timm package: pip install timm") from None
     if name not in timm.list_models():
-        raise ValueError(f"--timm {name!r} is not a timm model; e.g. resnet18, convnext_tiny, vit_tiny_patch16_224")
+        raise InputError(f"--timm {name!r} is not a timm model; e.g. resnet18, convnext_tiny, vit_tiny_patch16_224")
     weights = Path(weights)
     if not weights.exists():
         raise FileNotFoundError(f"--weights {weights} does not exist: nothing is downloaded, give a local "
@@ -135,10 +153,10 @@ def check_classifier_options(args) -> None:
     """A named torchvision or timm model needs its weights; a command's ``--compare`` (the models of hfc
     robustness, trained here) takes no other model."""
     if (args.torchvision or args.timm) and args.weights is None:
-        raise ValueError(f"--{'torchvision' if args.torchvision else 'timm'} needs --weights (a local state_dict "
+        raise InputError(f"--{'torchvision' if args.torchvision else 'timm'} needs --weights (a local state_dict "
                          "file)")
     if getattr(args, "compare", False) and (args.checkpoint or args.torchvision or args.timm):
-        raise ValueError("--compare trains its own models; drop --checkpoint, --torchvision and --timm")
+        raise InputError("--compare trains its own models; drop --checkpoint, --torchvision and --timm")
 
 
 def classifier(exp, args, channels: int):
@@ -153,13 +171,16 @@ def classifier(exp, args, channels: int):
         model = load_run(args.checkpoint)[0]
     else:
         model, _ = exp.trained("natural-s0", exp.config(seed=0))
+    if args.torchvision or args.timm or args.checkpoint:  # (a model trained here is recorded by exp.trained)
+        exp.uses(f"classifier:{classifier_name(exp, args)}", model)
     normalize = None
     if args.normalize == "imagenet" or (args.normalize == "auto" and args.torchvision):
         normalize = (IMAGENET_MEAN, IMAGENET_STD)
     elif args.normalize == "auto" and preprocess is not None:
         normalize = preprocess
     if normalize is not None and channels != len(normalize[0]):
-        raise ValueError(f"--normalize needs {len(normalize[0])}-channel images, the data have {channels}")
+        raise InputError(f"--normalize needs {len(normalize[0])}-channel images, the data have {channels}")
+    exp.uses("normalize", digest=json.dumps(normalize))
     return model.to(exp.dist.device).eval(), normalize
 
 

@@ -22,6 +22,10 @@ from pathlib import Path
 
 import torch
 
+from hfc_fast.errors import InputError
+
+# Seeds: torch, NumPy and the training's derived seeds (seed + rank, seed + epoch) all take this range.
+SEED_MAX = 2**31 - 1
 KINDS = ("int", "float", "str", "bool", "tristate", "numbers", "names", "limit", "device", "path")
 DEVICE_TYPES = ("cpu", "cuda")
 
@@ -49,11 +53,11 @@ class Spec:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+            raise InputError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
 
     # ------------------------------------------------------------------ words
     def _bounds(self) -> str:
-        parts = [f"{op} {v:g}" for op, v in ((">=", self.minimum), (">", self.above), ("<=", self.maximum),
+        parts = [f"{op} {_num(v)}" for op, v in ((">=", self.minimum), (">", self.above), ("<=", self.maximum),
                                              ("<", self.below)) if v is not None]
         return " and ".join(parts)
 
@@ -82,7 +86,7 @@ class Spec:
         for op, bound, ok in ((">=", self.minimum, lambda a, b: a >= b), (">", self.above, lambda a, b: a > b),
                               ("<=", self.maximum, lambda a, b: a <= b), ("<", self.below, lambda a, b: a < b)):
             if bound is not None and not ok(v, bound):
-                return f"must be {op} {bound:g}"
+                return f"must be {op} {_num(bound)}"
         return None
 
     def problem(self, value) -> str | None:
@@ -115,7 +119,7 @@ class Spec:
         """``value`` if valid; otherwise a ValueError naming ``name``."""
         issue = self.problem(value)
         if issue:
-            raise ValueError(f"{name} {issue}")
+            raise InputError(f"{name} {issue}")
         return value
 
     # ------------------------------------------------------------------ parsing
@@ -135,6 +139,8 @@ class Spec:
             elif self.kind == "numbers":
                 value = parse_numbers(text)
             elif self.kind == "path":
+                if not text.strip():  # Path("") would quietly mean the current folder
+                    raise argparse.ArgumentTypeError(f"must name a file or folder, got {text!r}")
                 value = Path(text)
             else:
                 value = text
@@ -147,6 +153,11 @@ class Spec:
         return value
 
 
+def _num(v) -> str:
+    """A bound in words: integers in full (2147483647, not 2.14748e+09), other numbers short."""
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e18 else f"{v:g}"
+
+
 LIST_RULE = "comma-separated, no empty item or repeat; numbers are taken in ascending order"
 
 
@@ -155,9 +166,9 @@ def parse_list(text: str) -> list[str]:
     or a repeated one is a ValueError."""
     items = [v.strip() for v in str(text).split(",")]
     if not items or any(not v for v in items):
-        raise ValueError(f"an empty item in {text!r}")
+        raise InputError(f"an empty item in {text!r}")
     if len(set(items)) != len(items):
-        raise ValueError(f"a repeated item in {text!r}")
+        raise InputError(f"a repeated item in {text!r}")
     return items
 
 
@@ -166,7 +177,7 @@ def parse_numbers(text: str) -> list[float]:
     repeated or not a number."""
     values = sorted(float(v) for v in parse_list(text))
     if len(set(values)) != len(values):
-        raise ValueError(f"a repeated number in {text!r}")
+        raise InputError(f"a repeated number in {text!r}")
     return values
 
 
@@ -229,6 +240,10 @@ class Options:
             **kwargs) -> None:
         """``parser.add_argument`` with a recorded default; ``spec`` parses and checks the value."""
         target = group if group is not None else self.parser
+        if kwargs.get("type") is Path:  # every path option is parsed by the one path rule
+            spec, kwargs = Spec("path"), {k: v for k, v in kwargs.items() if k != "type"}
+        if "help" in kwargs and kwargs["help"]:
+            kwargs["help"] = kwargs["help"].replace("%", "%%")  # argparse formats help texts with %
         if spec is not None and "action" not in kwargs:
             kwargs["type"] = spec.parse
         if spec is not None and spec.kind in ("numbers", "names") and kwargs.get("help"):
@@ -236,7 +251,7 @@ class Options:
         action = target.add_argument(*flags, default=argparse.SUPPRESS, dest=dest, **kwargs) if dest else \
             target.add_argument(*flags, default=argparse.SUPPRESS, **kwargs)
         self.defaults.setdefault(action.dest, default)
-        if kwargs.get("type") is Path or (spec is not None and spec.kind == "path"):
+        if spec is not None and spec.kind == "path":
             self.paths.add(action.dest)
 
     def group(self, title: str):

@@ -7,6 +7,7 @@ import html
 import re
 from pathlib import Path
 
+from hfc_fast.errors import InputError
 from hfc_fast.experiments.core.files import write_text
 from hfc_fast.experiments.core.paper import EPS, TABLE2
 
@@ -79,7 +80,7 @@ def markdown_table(header: list[str], rows: list[list]) -> list[str]:
     """A markdown table's lines; floats with 3 decimals. Every row must have a cell per column."""
     for row in rows:
         if len(row) != len(header):
-            raise ValueError(f"a table row has {len(row)} cells for {len(header)} columns: {row!r}")
+            raise InputError(f"a table row has {len(row)} cells for {len(header)} columns: {row!r}")
 
     def cell(v):
         return f"{v:.3f}" if isinstance(v, float) else str(v)

@@ -21,6 +21,7 @@ import os
 import sys
 from pathlib import Path
 
+from hfc_fast.errors import InputError
 from hfc_fast.experiments.core.files import read_json, remove_temporary_files, write_json
 
 CHECKPOINT = Path("checkpoints") / "last.pt"  # where a training run keeps its last epoch
@@ -62,7 +63,7 @@ class RunDirectory:
             return None
         saved = read_json(self.config_file, "run configuration")
         if not isinstance(saved, dict):
-            raise ValueError(f"{self.config_file} is not a run configuration (not a JSON object); delete it or "
+            raise InputError(f"{self.config_file} is not a run configuration (not a JSON object); delete it or "
                              "choose another --out")
         return saved
 

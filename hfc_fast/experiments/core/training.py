@@ -23,16 +23,18 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from hfc_fast._model import probe_classes
 from hfc_fast.attacks import pgd
 from hfc_fast.data.augment import random_affine
 from hfc_fast.data.batching import iterate_batches
 from hfc_fast.data.registry import TensorData, load_dataset
 from hfc_fast.data.views import band_view, shuffle_labels
+from hfc_fast.errors import InputError, NonFiniteError
 from hfc_fast.experiments.core import distributed
 from hfc_fast.experiments.core.config import RESUMABLE_CHANGES, TrainConfig
 from hfc_fast.experiments.core.figures import plot_tracking
 from hfc_fast.experiments.core.files import remove_temporary_files, save_torch, write_text
-from hfc_fast.experiments.core.model_sources import checkpoint_state
+from hfc_fast.experiments.core.model_sources import checkpoint_state, load_weights, non_finite_tensors
 from hfc_fast.experiments.core.rundir import CHECKPOINT, RunDirectory
 from hfc_fast.fourier import band_noise_profile
 from hfc_fast.models.registry import build_model
@@ -52,7 +54,7 @@ def make_optimizer(name: str, params, lr: float, momentum: float, weight_decay: 
         return torch.optim.Adadelta(params, lr=lr, weight_decay=weight_decay)
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    raise ValueError(f"optimizer must be sgd, adam, adagrad, adadelta or rmsprop, got {name!r}")
+    raise InputError(f"optimizer must be sgd, adam, adagrad, adadelta or rmsprop, got {name!r}")
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -111,16 +113,27 @@ class Trainer:
     def on_start(self) -> None:
         pass
 
+    def describe_model(self) -> str:
+        return type(self.core).__name__
+
     # ------------------------------------------------------------------ resume and save
     def _resume(self) -> None:
         path = self.out / CHECKPOINT
         if not path.exists():
             raise FileNotFoundError(f"--resume: no checkpoint at {path}; start the run without --resume")
         state = checkpoint_state(path)
-        self.core.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        saved = state.get("config", {}).get("model") if isinstance(state.get("config"), dict) else None
+        load_weights(self.core, state["model"], f"the weights in {path}",
+                     f"the model config.json asks for ({self.describe_model()})"
+                     + (f"; they are a {saved}'s" if saved else ""))
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (ValueError, RuntimeError, KeyError) as err:
+            raise InputError(f"the optimiser state in {path} does not fit the optimiser config.json asks for: "
+                             f"{str(err).strip().splitlines()[0]}") from None
         self.history = list(state["history"])
         self.start_epoch = int(state["epoch"])
+        check_epochs(self.epochs, self.start_epoch, self.out)
         if self.dist.is_main:
             write_metrics(self.out, self.history)  # repairs a metrics file a kill left one epoch behind
         rng = state["rng"][self.dist.rank] if self.dist.rank < len(state["rng"]) else state["rng"][0]
@@ -142,6 +155,11 @@ class Trainer:
         """The checkpoint first (it holds the history: the run's one source of truth), then what derives
         from it; a kill in between leaves a metrics file one epoch behind, which resuming rewrites."""
         rng = self._rng_states()  # every rank takes part in the gather
+        bad = non_finite_tensors(self.core.state_dict())
+        if bad:  # never saved: the last checkpoint stays the last finite one
+            raise NonFiniteError(f"training diverged: after epoch {epoch} the weights hold NaN or infinite values "
+                                 f"({', '.join(bad[:3])}); {kept_checkpoint(epoch - 1)}. Lower the learning rate "
+                                 "(--lr) and train again")
         if not self.dist.is_main:
             return
         save_torch(self.out / CHECKPOINT, {
@@ -177,6 +195,25 @@ class Trainer:
         if self.board is not None:
             self.board.close()
         self.dist.close()
+
+
+def kept_checkpoint(epoch: int) -> str:
+    """What a stopped training keeps, in words."""
+    return f"the checkpoint of epoch {epoch} is kept" if epoch > 0 else "no checkpoint was written"
+
+
+def check_epochs(epochs: int, trained: int, out) -> None:
+    """A resumed run may ask for more epochs than it has, never fewer (its config.json would then disagree
+    with its checkpoint)."""
+    if epochs < trained:
+        raise InputError(f"epochs {epochs} is fewer than the {trained} epochs {out} has trained: give "
+                         f"--epochs {trained} or more to continue it")
+
+
+def trained_epochs(out) -> int | None:
+    """The epochs the checkpoint in run directory ``out`` holds, or None without one."""
+    path = Path(out) / CHECKPOINT
+    return int(checkpoint_state(path)["epoch"]) if path.is_file() else None
 
 
 def scalars(record: dict, prefix: str = "") -> dict[str, float]:
@@ -256,6 +293,7 @@ class Run(Trainer):
         self.core = build_model(c.model, in_channels=channels, num_classes=self.train_set.num_classes,
                                 image_size=height, batchnorm=c.batchnorm, dropout=c.dropout,
                                 **c.model_options).to(self.dist.device)
+        probe_classes(self.core, self.image_shape, what=f"model {c.model}")  # a size it cannot take: one line
         self.optimizer = make_optimizer(c.optimizer, self.core.parameters(), c.lr, c.momentum, c.weight_decay)
         torch.manual_seed(c.seed + self.dist.rank)  # dropout and mixup draw differently on each rank
 
@@ -268,7 +306,7 @@ class Run(Trainer):
         self.permutation = None
         if c.shuffle_labels:
             if not isinstance(train, TensorData):
-                raise ValueError("shuffle_labels needs an in-memory data set (Fashion-MNIST, MNIST or CIFAR-10)")
+                raise InputError("shuffle_labels needs an in-memory data set (Fashion-MNIST, MNIST or CIFAR-10)")
             labels, self.permutation = shuffle_labels(train.labels, c.seed)
             train = TensorData(train.images, labels, train.num_classes)
         self.train_set, self.test_set = train, test
@@ -276,7 +314,7 @@ class Run(Trainer):
         channels, height, width = train.image_shape
         self.image_shape = (channels, height, width)
         self.radii = [float(r) for r in (c.radii or scaled_radii(min(height, width)))]
-        check_fits(self.radii, height, width, "tracking radius")
+        check_fits(self.radii, height, width, "radii")
         if c.train_band != "original":
             check_fits([c.train_radius], height, width, "train_radius")
 
@@ -324,10 +362,15 @@ class Run(Trainer):
                 else:
                     logits = self.model(x).float()
                     loss = F.cross_entropy(logits, y)
+            value = float(loss.detach())
+            if not math.isfinite(value):  # stop before the step: the weights stay as the last batch left them
+                raise NonFiniteError(f"training diverged: the loss is {value} in epoch {epoch + 1}, batch "
+                                     f"{int(seen) // max(len(y), 1) + 1}; {kept_checkpoint(epoch)}. Lower the "
+                                     f"learning rate (--lr, now {c.lr:g}) and train again")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-            loss_sum += float(loss.detach()) * len(y)
+            loss_sum += value * len(y)
             correct += float((logits.argmax(1) == y).sum())
             seen += len(y)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
@@ -358,6 +401,9 @@ class Run(Trainer):
     def postfix(self, record: dict) -> dict:
         return {"test": f"{record['test']['acc']:.3f}", "train": f"{record['train']['acc']:.3f}"}
 
+    def describe_model(self) -> str:
+        return self.config.model
+
     def title(self) -> str:
         c = self.config
         band = c.train_band if c.train_band == "original" else f"trained on {c.train_band} r={c.train_radius:g}"
@@ -376,6 +422,8 @@ def train(config: TrainConfig, out: str | Path | RunDirectory, *, resume: bool =
     """
     own = not isinstance(out, RunDirectory)
     rundir = RunDirectory(out) if own else out
+    if resume and own and (done := trained_epochs(rundir.path)) is not None:
+        check_epochs(config.epochs, done, rundir.path)  # before config.json is rewritten
     try:
         if own:
             rundir.claim("train", config.validate().to_dict(), resumable=RESUMABLE_CHANGES, fresh=not resume)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 
+from hfc_fast.errors import InputError
 from hfc_fast.stats import Effect, effect_interval, three_way
 
 # each verdict in words, for summaries
@@ -52,7 +53,7 @@ def accuracy_part(measure: str, treated: list[list[float]], control: list[list[f
 def verdict(claim: str, parts: list[dict], *, numbers: str = "", paper: str = "", budget: str = "") -> dict:
     """A claim judged on its measured ``parts`` (each from :func:`part`)."""
     if not parts:
-        raise ValueError("a verdict needs at least one measured part")
+        raise InputError("a verdict needs at least one measured part")
     states = [p["verdict"] for p in parts]
     overall = "supported" if all(s == "supported" for s in states) else \
         "contradicted" if "contradicted" in states else "inconclusive"
@@ -90,5 +91,8 @@ def interval_text(effect: dict) -> str:
 def verdict_summary(v: dict) -> str:
     """One line for the terminal."""
     p = v["parts"][0]["effect"]
-    return f"{v['verdict']} ({p['estimate']:+.3f}, CI {p['low']:+.3f} to {p['high']:+.3f}, {v['seeds']} " \
-           f"seed{'s' if v['seeds'] != 1 else ''}): {v['claim']}"
+    seeds = f"{v['seeds']} seed{'s' if v['seeds'] != 1 else ''}"
+    if not Effect(**p).is_evidence:
+        return f"{v['verdict']} ({p['estimate']:+.3f}, one observation, no interval: {seeds}; run more " \
+               f"seeds): {v['claim']}"
+    return f"{v['verdict']} ({p['estimate']:+.3f}, CI {p['low']:+.3f} to {p['high']:+.3f}, {seeds}): {v['claim']}"
