@@ -111,7 +111,7 @@ def main(argv=None) -> int:
     batched, t_batched = timed(lambda: hfc_fast.fourier_heat_map(model, (x, y), args.eps, stride=args.stride,
                                                                  batch_size=args.batch,
                                                                  images_per_pass=args.images_per_pass, seed=0))
-    linear, t_linear = timed(lambda: hfc_fast.linearised_map(model, (x, y), batch_size=args.batch))
+    linear, t_linear = timed(lambda: hfc_fast.linearised_map(model, (x, y), batch_size=args.batch).map())
     row = {"batched_s": t_batched, "linearised_s": t_linear, "bases_evaluated": len(batched.freqs),
            "grid": list(batched.size), "images_per_s": len(x) * len(batched.freqs) / t_batched,
            "rank_correlation": hfc_fast.rank_correlation(batched.error_map(), linear)}

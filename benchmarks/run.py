@@ -27,7 +27,8 @@ import hfc_fast  # noqa: E402
 import baselines  # noqa: E402
 from timing import time_interleaved  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# HFC_FAST_BENCH_OUT sends every benchmark's results elsewhere (scripts/gpu_check.sh --dry-run does)
+RESULTS = Path(os.environ.get("HFC_FAST_BENCH_OUT") or Path(__file__).resolve().parent / "results")
 
 SPLIT_CASES = [
     ((256, 3, 32, 32), (4, 8, 12, 16)),
@@ -39,7 +40,7 @@ def save_results(stem: str, payload: dict, text: str) -> int:
     """Write ``results/<stem>.json`` and ``results/<stem>.md`` atomically, print the table; exit status 0."""
     from hfc_fast.experiments.core.files import write_json, write_text
 
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     write_json(RESULTS / f"{stem}.json", payload)
     write_text(RESULTS / f"{stem}.md", text)
     print(text)

@@ -6,17 +6,20 @@ the Generalization of Convolutional Neural Networks" (CVPR 2020).
 
 from hfc_fast import _cli_start  # noqa: F401  (first, before torch: a Ctrl-C while hfc starts is one line)
 from hfc_fast._ext import backend_info
+from hfc_fast._model import Normalize
 from hfc_fast.errors import InputError, NonFiniteError
+from hfc_fast.evaluation import PassSettings
 from hfc_fast.fourier import (
+    BandNoiseProfile,
     FourierHeatMap,
+    LinearisedMap,
     band_noise_profile,
     fourier_heat_map,
-    fourier_perturb,
-    fourier_perturb_reference,
     heat_map_frequencies,
     linearised_map,
     rank_correlation,
 )
+from hfc_fast.fourier_perturb import fourier_perturb, fourier_perturb_reference
 from hfc_fast.frequency import (
     frequency_split,
     frequency_split_reference,
@@ -36,13 +39,17 @@ from hfc_fast.spectrum import (
     radial_power_spectrum,
     radial_power_spectrum_reference,
 )
-from hfc_fast.tracking import Normalize, TrackingState, track_frequencies
+from hfc_fast.tracking import FrequencyTracking, TrackingState, track_frequencies
 from hfc_fast.transforms import HighPass, LowPass, normalize_by_max
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BandNoiseProfile",
     "FourierHeatMap",
+    "FrequencyTracking",
+    "LinearisedMap",
+    "PassSettings",
     "FrequencyFilter",
     "HighPass",
     "LowPass",

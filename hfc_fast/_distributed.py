@@ -1,8 +1,8 @@
 """Where this process stands under ``torch.distributed``, and sums over ranks.
 
-The library's data-set evaluations (tracking, robust accuracy, Fourier maps)
-shard their batches over the ranks of an initialised process group and sum
-their counts; without one they run alone.
+The library's data-set evaluations (:mod:`hfc_fast.evaluation`) take their
+share of the batches by index over the ranks of an initialised process group
+and sum their counts; without one they run alone.
 """
 
 from __future__ import annotations
@@ -16,16 +16,6 @@ def rank_and_world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
-
-
-def shard(batches, start: int = 0):
-    """This rank's ``(batch number, batch)`` of an iterable of batches from batch ``start`` on, and how many
-    there are (None when the iterable has no length): rank r takes the batches whose number is r modulo the
-    world size."""
-    rank, world = rank_and_world()
-    total = len(batches) if hasattr(batches, "__len__") else None
-    mine = ((i, b) for i, b in enumerate(batches) if i >= start and i % world == rank)
-    return mine, None if total is None else len([i for i in range(start, total) if i % world == rank])
 
 
 def all_sum(values: list[float], device: torch.device | str = "cpu") -> list[float]:

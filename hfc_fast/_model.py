@@ -1,4 +1,5 @@
-"""How the library's evaluations touch a model: where it lives, eval mode with its state put back, logits.
+"""How the library's evaluations touch a model: where it lives, eval mode with its state put back, logits,
+and the normalisation a model trained on normalised inputs needs after an instrument's transform.
 
 The attacks, the frequency tracker and the Fourier maps run a caller's model
 and must leave it as they found it; they share these pieces.
@@ -12,6 +13,29 @@ import torch
 from torch import nn
 
 from hfc_fast.errors import InputError, NonFiniteError
+
+
+class Normalize(nn.Module):
+    """``model((resize(x) − mean) / std)``: the model sees what it was trained on while the split sees the
+    [0, 1] pixels of the data as read.
+
+    Args:
+        model: the classifier.
+        mean, std: per-channel sequences (e.g. ImageNet's).
+        size: ``(H, W)`` the model takes; other images are resized (bilinear, antialiased) after the split.
+    """
+
+    def __init__(self, model: nn.Module, mean, std, size: tuple[int, int] | None = None) -> None:
+        super().__init__()
+        self.model = model
+        self.size = tuple(size) if size is not None else None
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x):
+        if self.size is not None and tuple(x.shape[-2:]) != self.size:
+            x = nn.functional.interpolate(x, size=self.size, mode="bilinear", align_corners=False, antialias=True)
+        return self.model((x - self.mean) / self.std)
 
 
 def model_device(model) -> torch.device:

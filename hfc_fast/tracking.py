@@ -4,9 +4,9 @@ The measurement the paper makes along training (§4–5, Figs 3–6): for every
 radius r, the accuracy on ``low`` and on ``high`` of ``frequency_split(x, r)``
 beside the accuracy on ``x``. Each batch is split once for all radii into
 reused buffers; a model trained on normalised inputs gets its normalisation
-after the split (the split sees [0, 1] pixels). Under an initialised
-``torch.distributed`` process group rank r takes every r-th batch and the
-counts are summed, so every rank returns the totals.
+after the split (the split sees [0, 1] pixels). A pass of the evaluation
+engine (:mod:`hfc_fast.evaluation`): sharded by index under
+``torch.distributed``, resumable by batch, counts summed over the ranks.
 """
 
 from __future__ import annotations
@@ -16,62 +16,61 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from hfc_fast._distributed import all_sum, rank_and_world
-from hfc_fast._model import frozen_eval, model_device
-from hfc_fast.data.batching import rank_batches
+from hfc_fast._model import Normalize
 from hfc_fast.errors import InputError, NonFiniteError
+from hfc_fast.evaluation import Counts, MappingAccess, PassSettings, run_pass, settings_from
 from hfc_fast.frequency import frequency_split
 from hfc_fast.radius import as_radii, radius_key
 
-__all__ = ["Normalize", "TrackingState", "track_frequencies"]
+__all__ = ["FrequencyTracking", "Normalize", "TrackingState", "track_frequencies"]
 
 
-class Normalize(nn.Module):
-    """``model((resize(x) − mean) / std)``: the model sees what it was trained on while the split sees the
-    [0, 1] pixels of the data as read.
+@dataclass(eq=False)
+class FrequencyTracking(MappingAccess, Counts):
+    """Counts of a tracking pass, and the accuracies they give.
 
-    Args:
-        model: the classifier.
-        mean, std: per-channel sequences (e.g. ImageNet's).
-        size: ``(H, W)`` the model takes; other images are resized (bilinear, antialiased) after the split.
-    """
-
-    def __init__(self, model: nn.Module, mean, std, size: tuple[int, int] | None = None) -> None:
-        super().__init__()
-        self.model = model
-        self.size = tuple(size) if size is not None else None
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
-
-    def forward(self, x):
-        if self.size is not None and tuple(x.shape[-2:]) != self.size:
-            x = nn.functional.interpolate(x, size=self.size, mode="bilinear", align_corners=False, antialias=True)
-        return self.model((x - self.mean) / self.std)
-
-
-@dataclass
-class TrackingState:
-    """Counts of a pass in progress (this rank's), to save and resume from.
-
-    Attributes:
-        next_batch: the first batch number not yet counted.
+    Attributes (counts):
+        radii: the radii; topk: the k counted (1 first).
         n: images counted.
         hits: (len(topk), 1 + 2R) float64: for each k, images whose label is among the top k on the
             original, then on the LFC at each radius, then on the HFC at each radius.
+        next_batch: the first batch number (of this rank) not yet counted.
+
+    Rates: :meth:`accuracy` (top-k on the originals), :meth:`lfc` and :meth:`hfc` (per radius key), and
+    :meth:`to_dict`, the JSON form ``{"acc", "lfc": {"4": ...}, "hfc": {...}, "n", "top5": {...}}`` that
+    mapping access (``result["acc"]``) reads.
     """
 
-    next_batch: int = 0
+    SUMMED = ("n", "hits")
+
+    radii: list = field(default_factory=list)
+    topk: list = field(default_factory=lambda: [1])
     n: int = 0
     hits: torch.Tensor = field(default_factory=lambda: torch.zeros(0))
+    next_batch: int = 0
+
+    def _rates(self, k: int) -> list[float]:
+        j = self.topk.index(k)
+        return (self.hits[j] / self.n).tolist() if self.n else [float("nan")] * self.hits.shape[1]
+
+    def accuracy(self, k: int = 1) -> float:
+        return self._rates(k)[0]
+
+    def lfc(self, k: int = 1) -> dict[str, float]:
+        return {radius_key(r): a for r, a in zip(self.radii, self._rates(k)[1:1 + len(self.radii)], strict=True)}
+
+    def hfc(self, k: int = 1) -> dict[str, float]:
+        return {radius_key(r): a for r, a in zip(self.radii, self._rates(k)[1 + len(self.radii):], strict=True)}
 
     def to_dict(self) -> dict:
-        return {"next_batch": self.next_batch, "n": self.n, "hits": self.hits}
+        out = {"n": int(self.n), "acc": self.accuracy(1), "lfc": self.lfc(1), "hfc": self.hfc(1)}
+        for k in self.topk[1:]:
+            out[f"top{k}"] = {"acc": self.accuracy(k), "lfc": self.lfc(k), "hfc": self.hfc(k)}
+        return out
 
-    @classmethod
-    def from_dict(cls, d: dict) -> TrackingState:
-        return cls(int(d["next_batch"]), int(d["n"]), d["hits"])
+
+TrackingState = FrequencyTracking  # the name resumable callers saved it under
 
 
 def _check_outputs(logits: torch.Tensor, x: torch.Tensor, ks: list[int]) -> int:
@@ -108,34 +107,33 @@ def _check_batch(checks: torch.Tensor, first: int, size: int, classes: int) -> N
 PIXEL_SLACK = 1e-5  # rounding of a resize or a conversion may leave a pixel this far outside [0, 1]
 
 
-@torch.no_grad()
-def track_frequencies(model: nn.Module, data, radii, *, batch_size: int = 500, topk=(1,),
-                      normalize: tuple | None = None, amp: bool = False, device=None, workers: int = 0,
-                      progress: bool = False, state: TrackingState | None = None,
-                      save: Callable[[TrackingState], None] | None = None, save_every: int = 20) -> dict:
+def track_frequencies(model: nn.Module, data, radii, *, batch_size: int | None = None, topk=(1,),
+                      normalize: tuple | None = None, amp: bool | None = None, device=None,
+                      workers: int | None = None, progress: bool | None = None,
+                      state: FrequencyTracking | None = None, save: Callable[[FrequencyTracking], None] | None = None,
+                      save_every: int | None = None, settings: PassSettings | None = None) -> FrequencyTracking:
     """Top-k accuracy of ``model`` on ``data`` and on its LFC and HFC at every radius.
 
     Args:
         model: a classifier returning logits; put in eval mode for the pass, then restored.
-        data: a ``DataLoader`` (or any iterable of ``(x, y)`` batches), a Dataset (batched here,
-            ``batch_size`` images per batch), or an ``(images, labels)`` tensor pair. Images are
+        data: a ``DataLoader``, a Dataset (batched here, ``batch_size`` images per batch), an ``(images,
+            labels)`` tensor pair, or (one process only) any iterable of ``(x, y)`` batches. Images are
             (B, C, H, W) pixels in [0, 1].
         radii: a radius or a sequence of radii (``frequency_split`` semantics).
         topk: which top-k accuracies to count (1 always comes first); each must be below the model's number
             of classes.
-        normalize: ``(mean, std)`` or ``(mean, std, (H, W))`` applied after the split, for models trained on
-            normalised inputs (and of another input size).
-        amp: run the model under bfloat16 autocast.
-        device: where batches go (default: the model's device).
-        workers: DataLoader workers when ``data`` is a Dataset.
-        progress: a progress bar over this rank's batches (rank 0 only).
-        state: counts of an interrupted pass (from ``save``) to continue from.
+        settings: a :class:`~hfc_fast.evaluation.PassSettings`; the keyword arguments ``batch_size``,
+            ``normalize`` (``(mean, std)`` or ``(mean, std, (H, W))`` applied after the split), ``amp``,
+            ``device``, ``workers``, ``progress`` and ``save_every`` set (or override) its fields.
+        state: counts of an interrupted pass (from ``save``) to continue from; the batches it counted are
+            not read again.
         save: called with this rank's counts every ``save_every`` batches and at the end.
 
     Returns:
-        ``{"acc": a, "lfc": {"4": a, ...}, "hfc": {"4": a, ...}, "n": N}`` (top-1; keys by
-        :func:`hfc_fast.radius.radius_key`), and for each k > 1 in ``topk`` the same three
-        under ``f"top{k}"``.
+        :class:`FrequencyTracking`, summed over the ranks: counts (``n``, ``hits``), the accuracies
+        (``accuracy()``, ``lfc()``, ``hfc()``), and ``to_dict()`` / mapping access
+        ``{"acc": a, "lfc": {"4": a, ...}, "hfc": {"4": a, ...}, "n": N}`` (keys by
+        :func:`hfc_fast.radius.radius_key`), with ``f"top{k}"`` for each k > 1 in ``topk``.
 
     Raises:
         InputError: pixels outside [0, 1], labels outside the model's classes, a ``topk`` not below the
@@ -146,65 +144,52 @@ def track_frequencies(model: nn.Module, data, radii, *, batch_size: int = 500, t
     ks = sorted({1, *[int(k) for k in (topk if isinstance(topk, tuple | list) else (topk,))]})
     if ks[0] < 1:
         raise InputError(f"topk must hold positive integers, got {topk!r}")
-    if batch_size < 1 or save_every < 1:
-        raise InputError(f"batch_size and save_every must be >= 1, got {batch_size} and {save_every}")
-    device = torch.device(device) if device is not None else model_device(model)
-    net = Normalize(model, *normalize).to(device) if normalize is not None else model
-    state = TrackingState(state.next_batch, state.n, state.hits.clone()) if state else TrackingState()
-    if state.hits.numel() == 0:
-        state.hits = torch.zeros(len(ks), 1 + 2 * len(radii), dtype=torch.float64)
-    batches, total = rank_batches(data, batch_size, workers, state.next_batch)
-    rank, _ = rank_and_world()
-    buffers = classes = None
-    since_save = 0
-    with frozen_eval(model):
-        for i, (x, y) in tqdm(batches, total=total, desc="tracking", unit="batch", leave=False,
-                              disable=not progress or rank != 0):
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            if buffers is None or buffers[0].shape[1:] != x.shape or buffers[0].dtype != x.dtype:
-                # one pair of output buffers for the whole pass: fresh multi-megabyte outputs per batch
-                # cost page faults and allocator churn comparable to the split itself
-                shape = (len(radii), *x.shape)
-                buffers = (torch.empty(shape, dtype=x.dtype, device=device),
-                           torch.empty(shape, dtype=x.dtype, device=device))
-            low, high = frequency_split(x, radii, out=buffers)
-            hits, bad_logits = [], []
-            for view in (x, *low, *high):
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                    logits = net(view).float()
-                if classes is None:
-                    classes = _check_outputs(logits, x, ks)
-                row = [(logits.argmax(1) == y).sum()]
-                if len(ks) > 1:
-                    top = logits.topk(ks[-1], dim=1).indices
-                    row += [(top[:, :k] == y[:, None]).any(1).sum() for k in ks[1:]]
-                hits.append(torch.stack(row))
-                bad_logits.append((~torch.isfinite(logits)).any(1).sum())
-            # the checks travel with the counts: one transfer per batch
-            checks = torch.stack([(~torch.isfinite(x)).sum().double(), x.amin().double(), x.amax().double(),
-                                  y.amin().double(), y.amax().double(), torch.stack(bad_logits).sum().double()])
-            batch_hits = torch.stack(hits, dim=1).double().cpu()
-            _check_batch(checks.cpu(), state.n, len(y), classes)
-            state.hits += batch_hits
-            state.n += len(y)
-            state.next_batch = i + 1
-            since_save += 1
-            if save is not None and since_save >= save_every:
-                save(state)
-                since_save = 0
-    if save is not None:
-        save(state)
-    totals = all_sum([float(state.n), *state.hits.flatten().tolist()], device)
-    n = totals[0]
-    acc = torch.tensor(totals[1:], dtype=torch.float64).view(len(ks), -1) / n if n else \
-        torch.full((len(ks), 1 + 2 * len(radii)), float("nan"), dtype=torch.float64)
-    result = {"n": int(n)}
-    for j, k in enumerate(ks):
-        row = acc[j].tolist()
-        views = {"acc": row[0], "lfc": {radius_key(r): a for r, a in zip(radii, row[1:1 + len(radii)], strict=True)},
-                 "hfc": {radius_key(r): a for r, a in zip(radii, row[1 + len(radii):], strict=True)}}
-        if k == 1:
-            result.update(views)
-        else:
-            result[f"top{k}"] = views
-    return result
+    settings = settings_from(settings, batch_size=batch_size, normalize=normalize, amp=amp, device=device,
+                             workers=workers, progress=progress, save_every=save_every)
+    if state is None:
+        state = FrequencyTracking(radii=radii, topk=ks, hits=torch.zeros(len(ks), 1 + 2 * len(radii),
+                                                                          dtype=torch.float64))
+    else:  # continue from a copy: the caller's saved counts stay as they were
+        state = FrequencyTracking.from_state_dict(state.state_dict())
+        if list(state.radii) != radii or list(state.topk) != ks:
+            raise InputError(f"state was counted at radii {state.radii} and topk {state.topk}, not {radii} and {ks}")
+    step = _TrackingStep(radii, ks, settings.amp)
+    return run_pass(model, data, step, state, settings=settings, desc="tracking", save=save)
+
+
+class _TrackingStep:
+    """One batch of tracking: split once for all radii into reused buffers, score every view, check the batch."""
+
+    def __init__(self, radii, ks, amp: bool) -> None:
+        self.radii, self.ks, self.amp = radii, ks, amp
+        self.buffers = self.classes = None
+
+    def __call__(self, batch, net, state: FrequencyTracking) -> None:
+        x, y = batch.x, batch.y
+        device = x.device
+        if self.buffers is None or self.buffers[0].shape[1:] != x.shape or self.buffers[0].dtype != x.dtype:
+            # one pair of output buffers for the whole pass: fresh multi-megabyte outputs per batch
+            # cost page faults and allocator churn comparable to the split itself
+            shape = (len(self.radii), *x.shape)
+            self.buffers = (torch.empty(shape, dtype=x.dtype, device=device),
+                            torch.empty(shape, dtype=x.dtype, device=device))
+        low, high = frequency_split(x, self.radii, out=self.buffers)
+        ks, hits, bad_logits = self.ks, [], []
+        for view in (x, *low, *high):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.amp):
+                logits = net(view).float()
+            if self.classes is None:
+                self.classes = _check_outputs(logits, x, ks)
+            row = [(logits.argmax(1) == y).sum()]
+            if len(ks) > 1:
+                top = logits.topk(ks[-1], dim=1).indices
+                row += [(top[:, :k] == y[:, None]).any(1).sum() for k in ks[1:]]
+            hits.append(torch.stack(row))
+            bad_logits.append((~torch.isfinite(logits)).any(1).sum())
+        # the checks travel with the counts: one transfer per batch
+        checks = torch.stack([(~torch.isfinite(x)).sum().double(), x.amin().double(), x.amax().double(),
+                              y.amin().double(), y.amax().double(), torch.stack(bad_logits).sum().double()])
+        batch_hits = torch.stack(hits, dim=1).double().cpu()
+        _check_batch(checks.cpu(), batch.first, len(y), self.classes)
+        state.hits += batch_hits
+        state.n += len(y)

@@ -152,7 +152,7 @@ def test_the_worst_case_is_the_and_of_the_single_attacks(trained):
         rows = slice(0, 40) if i == 0 else slice(40, len(x))
         for fooled in part.values():
             robust_all[:, rows] &= ~fooled
-    assert report.worst == robust_all.sum(1).tolist()
+    assert report.worst_count == robust_all.sum(1).tolist()
     cascaded = robust_accuracy(model, batches, attacks, eps, progress=False, cascade=True)
     by_hand = [0] * len(eps)  # each attack in turn on the images robust at some ε to every earlier one
     for xb, yb in batches:
@@ -162,8 +162,8 @@ def test_the_worst_case_is_the_and_of_the_single_attacks(trained):
             if len(idx):
                 alive[:, idx] &= ~attack(model, xb[idx], yb[idx], eps).fooled
         by_hand = [a + int(b) for a, b in zip(by_hand, alive.sum(1), strict=True)]
-    assert cascaded.worst == by_hand
-    assert cascaded.robust["apgd-dlr"] == cascaded.worst  # cumulative: after the last attack, the worst case
+    assert cascaded.worst_count == by_hand
+    assert cascaded.robust_count["apgd-dlr"] == cascaded.worst_count  # cumulative: the last attack has the worst case
     assert sum(cascaded.forwards.values()) <= sum(report.forwards.values())
     assert WORST_CASE == ("fgsm", "pgd", "apgd-ce", "apgd-dlr")
 

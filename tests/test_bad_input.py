@@ -266,7 +266,7 @@ API_CASES = [
     ("a mask of height 0", lambda: lambda: hfc_fast.radial_mask(0, 4, 2), ValueError, "h must be positive"),
     ("tracking with batch size 0",
      lambda: (lambda m, x, y: lambda: hfc_fast.track_frequencies(m, (x, y), 2, batch_size=0))(*_model_and_batch()),
-     ValueError, "batch_size and save_every must be >= 1"),
+     ValueError, "batch_size must be a positive integer, got 0"),
     ("tracking at a negative radius",
      lambda: (lambda m, x, y: lambda: hfc_fast.track_frequencies(m, (x, y), -2))(*_model_and_batch()),
      ValueError, "radius must be non-negative"),

@@ -65,8 +65,7 @@ def test_counts_saved_mid_pass_resume_to_the_same_numbers():
     saved = []
 
     def interrupt(state):
-        saved.append(hfc_fast.TrackingState.from_dict({k: (v.clone() if torch.is_tensor(v) else v)
-                                                        for k, v in state.to_dict().items()}))
+        saved.append(hfc_fast.FrequencyTracking.from_state_dict(state.state_dict()))
         if state.next_batch == 2:
             raise KeyboardInterrupt
 

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
-from tqdm.auto import tqdm
 
-from hfc_fast._distributed import all_sum, rank_and_world, shard
-from hfc_fast._model import model_device
 from hfc_fast.attacks._inputs import as_values
 from hfc_fast.attacks.apgd import apgd
 from hfc_fast.attacks.pgd import fgsm, pgd
 from hfc_fast.errors import InputError
+from hfc_fast.evaluation import Counts, PassSettings, run_pass, settings_from
 
 __all__ = ["WORST_CASE", "RobustAccuracy", "robust_accuracy"]
 
@@ -29,29 +27,35 @@ _TAKES = {"fgsm": ("targeted", "band", "amp", "channels_last", "lo", "hi"),
 WORST_CASE = ("fgsm", "pgd", "apgd-ce", "apgd-dlr")  # the worst case over these is the default verdict of robustness
 
 
-@dataclass
-class RobustAccuracy:
-    """Counts gathered by :func:`robust_accuracy` (summed over ranks).
+@dataclass(eq=False)
+class RobustAccuracy(Counts):
+    """Counts of :func:`robust_accuracy` (summed over ranks), and the accuracies they give.
 
-    Attributes:
+    Attributes (counts):
         eps: the radii, ascending.
         n: images evaluated.
         clean_correct: images right without attack.
-        robust: per attack name, per ε, images no iterate fooled (with ``cascade``: no iterate of this attack
-            or of the ones before it).
+        robust_count: per attack name, per ε, images no iterate fooled (with ``cascade``: no iterate of this
+            attack or of the ones before it).
         forwards, backwards: per attack, images passed through the model.
-        worst: per ε, images that every attack failed to fool (the per-sample worst case).
+        worst_count: per ε, images that every attack failed to fool (the per-image worst case).
         cascade: each attack ran only on the images still robust after the ones before it.
+        next_batch: the first batch number (of this rank) not yet counted.
+
+    Rates: ``clean_accuracy``, ``accuracy(attack)`` and ``worst_case`` (per ε); ``to_dict()`` has both.
     """
 
-    eps: tuple[float, ...]
+    SUMMED = ("n", "clean_correct", "robust_count", "forwards", "backwards", "worst_count")
+
+    eps: tuple = ()
     n: int = 0
     clean_correct: int = 0
-    robust: dict[str, list[int]] = field(default_factory=dict)
-    forwards: dict[str, int] = field(default_factory=dict)
-    backwards: dict[str, int] = field(default_factory=dict)
-    worst: list[int] = field(default_factory=list)
+    robust_count: dict = field(default_factory=dict)
+    forwards: dict = field(default_factory=dict)
+    backwards: dict = field(default_factory=dict)
+    worst_count: list = field(default_factory=list)
     cascade: bool = False
+    next_batch: int = 0
 
     @property
     def clean_accuracy(self) -> float:
@@ -59,20 +63,22 @@ class RobustAccuracy:
 
     def accuracy(self, attack: str) -> list[float]:
         """Robust accuracy of ``attack`` per ε."""
-        return [c / self.n if self.n else float("nan") for c in self.robust[attack]]
+        return [c / self.n if self.n else float("nan") for c in self.robust_count[attack]]
 
     @property
     def worst_case(self) -> list[float]:
         """Per ε, the share of images no attack fooled."""
-        return [c / self.n if self.n else float("nan") for c in self.worst]
+        return [c / self.n if self.n else float("nan") for c in self.worst_count]
 
     def to_dict(self) -> dict:
         return {
             "eps": list(self.eps),
             "n": self.n,
             "clean_accuracy": self.clean_accuracy,
-            "robust_accuracy": {name: self.accuracy(name) for name in self.robust},
+            "robust_accuracy": {name: self.accuracy(name) for name in self.robust_count},
             "worst_case": self.worst_case,
+            "counts": {"clean_correct": self.clean_correct, "robust": dict(self.robust_count),
+                       "worst": list(self.worst_count)},
             "cascade": self.cascade,
             "forwards": dict(self.forwards),
             "backwards": dict(self.backwards),
@@ -98,27 +104,30 @@ def _resolve(attacks) -> dict[str, Callable]:
     return resolved
 
 
-def robust_accuracy(model, loader: Iterable, attacks: Sequence | Mapping = ("fgsm", "pgd"),
-                    eps=(0.03, 0.06, 0.09), *, device=None, progress: bool = True, cascade: bool = False,
-                    **attack_kwargs) -> RobustAccuracy:
+def robust_accuracy(model, loader, attacks: Sequence | Mapping = ("fgsm", "pgd"), eps=(0.03, 0.06, 0.09), *,
+                    device=None, progress: bool = True, cascade: bool = False, settings: PassSettings | None = None,
+                    state: RobustAccuracy | None = None, save=None, **attack_kwargs) -> RobustAccuracy:
     """Clean and robust accuracy of ``model`` over every batch of ``loader``, per attack and in the worst case.
 
     Args:
         model: classifier returning logits.
-        loader: iterable of ``(x, y)`` batches, x in the attacks' pixel box.
+        loader: the data: a DataLoader, a Dataset, an ``(images, labels)`` pair or a list of ``(x, y)``
+            batches, x in the attacks' pixel box.
         attacks: names (``"fgsm"``, ``"pgd"``, ``"apgd-ce"``, ``"apgd-dlr"``, ``"apgd-t"``; :data:`WORST_CASE`
             is the usual ensemble), or a mapping from a name to a callable ``(model, x, y, eps) ->
             AttackResult`` (for instance a ``functools.partial`` of :func:`hfc_fast.attacks.pgd`).
         eps: a radius or a sequence of radii.
-        device: where batches are moved (default: the model's device).
-        progress: show a progress bar (on rank 0 only).
+        device, progress: as :class:`~hfc_fast.evaluation.PassSettings` (``settings`` for the rest: batch size
+            of a Dataset, workers, ``normalize`` in front of the model the attacks see).
         cascade: run each next attack only on the images every earlier attack left robust at some ε (as
             AutoAttack does): the worst case comes cheaper, and each attack's numbers are then cumulative.
+        state, save: counts of an interrupted pass to continue from (its batches are not read again), and a
+            callback given this rank's counts every ``settings.save_every`` batches and at the end.
         **attack_kwargs: passed to the built-in attacks named by string (each takes the ones it knows).
 
-    Under an initialised ``torch.distributed`` process group, rank r takes the
-    batches whose index is r modulo the world size and the counts are
-    all-reduced, so every rank returns the totals.
+    A pass of the evaluation engine: under an initialised ``torch.distributed`` process group, rank r reads
+    and attacks only the batches whose number is r modulo the world size, and the counts are summed, so
+    every rank returns the totals.
 
     Returns:
         :class:`RobustAccuracy`.
@@ -130,15 +139,18 @@ def robust_accuracy(model, loader: Iterable, attacks: Sequence | Mapping = ("fgs
         if builtin is not None and attack_kwargs:
             takes = _TAKES["apgd" if builtin.startswith("apgd") else builtin]
             resolved[name] = functools.partial(attack, **{k: v for k, v in attack_kwargs.items() if k in takes})
-    device = model_device(model) if device is None else device
-    rank, world = rank_and_world()
-    report = RobustAccuracy(eps=eps_values, robust={n: [0] * len(eps_values) for n in resolved},
-                            forwards=dict.fromkeys(resolved, 0), backwards=dict.fromkeys(resolved, 0),
-                            worst=[0] * len(eps_values), cascade=cascade)
-    batches, total = shard(loader)
-    bar = tqdm(batches, total=total, desc="robust accuracy", disable=not progress or rank != 0, unit="batch")
-    for _, (x, y) in bar:
-        x, y = x.to(device), y.to(device)
+    settings = settings_from(settings, device=device, progress=progress)
+    if state is None:
+        state = RobustAccuracy(eps=eps_values, robust_count={n: [0] * len(eps_values) for n in resolved},
+                               forwards=dict.fromkeys(resolved, 0), backwards=dict.fromkeys(resolved, 0),
+                               worst_count=[0] * len(eps_values), cascade=cascade)
+    else:
+        state = RobustAccuracy.from_state_dict(state.state_dict())
+        if tuple(state.eps) != eps_values or list(state.robust_count) != list(resolved) or state.cascade != cascade:
+            raise InputError("state was counted with other radii, attacks or cascade setting")
+
+    def step(batch, net, report: RobustAccuracy) -> None:
+        x, y = batch.x, batch.y
         alive = torch.ones(len(eps_values), len(x), dtype=torch.bool, device=x.device)  # robust to all so far
         clean_correct = None
         for name, attack in resolved.items():
@@ -146,7 +158,7 @@ def robust_accuracy(model, loader: Iterable, attacks: Sequence | Mapping = ("fgs
             if idx is not None and idx.numel() == 0:
                 robust = alive
             else:
-                result = attack(model, x if idx is None else x[idx], y if idx is None else y[idx], eps_values)
+                result = attack(net, x if idx is None else x[idx], y if idx is None else y[idx], eps_values)
                 if clean_correct is None:
                     clean_correct = result.clean_correct
                 if idx is None:
@@ -157,28 +169,10 @@ def robust_accuracy(model, loader: Iterable, attacks: Sequence | Mapping = ("fgs
                     robust = alive
                 report.forwards[name] += result.forwards
                 report.backwards[name] += result.backwards
-            report.robust[name] = [a + b for a, b in zip(report.robust[name], robust.sum(1).tolist(), strict=True)]
-        report.worst = [a + b for a, b in zip(report.worst, alive.sum(1).tolist(), strict=True)]
+            report.robust_count[name] = [a + b for a, b in zip(report.robust_count[name], robust.sum(1).tolist(),
+                                                               strict=True)]
+        report.worst_count = [a + b for a, b in zip(report.worst_count, alive.sum(1).tolist(), strict=True)]
         report.n += len(x)
         report.clean_correct += int(clean_correct.sum())
-        if rank == 0 and report.n:
-            bar.set_postfix(clean=f"{report.clean_accuracy:.3f}",
-                            worst=f"{report.worst[-1] / report.n:.3f}@{eps_values[-1]:g}")
-    if world > 1:
-        _all_reduce(report, device)
-    return report
 
-
-def _all_reduce(report: RobustAccuracy, device) -> None:
-    names = list(report.robust)
-    flat = [report.n, report.clean_correct, *report.worst]
-    for name in names:
-        flat += report.robust[name] + [report.forwards[name], report.backwards[name]]
-    values = [int(v) for v in all_sum(flat, device)]
-    report.n, report.clean_correct = values[0], values[1]
-    report.worst = values[2:2 + len(report.eps)]
-    pos, width = 2 + len(report.eps), len(report.eps)
-    for name in names:
-        report.robust[name] = values[pos:pos + width]
-        report.forwards[name], report.backwards[name] = values[pos + width], values[pos + width + 1]
-        pos += width + 2
+    return run_pass(model, loader, step, state, settings=settings, desc="robust accuracy", save=save, grad=True)

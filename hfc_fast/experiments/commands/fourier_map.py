@@ -77,7 +77,7 @@ def models(exp, args, channels: int) -> dict:
 def measure(exp, args, name: str, model, normalize, data) -> dict:
     """The three measurements of one model; the heat map's counts saved as it goes."""
     partial = exp.partial_dir() / f"{slug(name)}-rank{exp.dist.rank}-of-{exp.dist.world}.pt"
-    state = hfc_fast.FourierHeatMap.from_state(checkpoint_state(partial, "saved heat-map counts")) \
+    state = hfc_fast.FourierHeatMap.from_state_dict(checkpoint_state(partial, "saved heat-map counts")) \
         if partial.exists() else None
     common = dict(batch_size=args.batch_size, normalize=normalize, amp=exp.base.amp, device=exp.dist.device,
                   workers=args.workers, progress=exp.progress)
@@ -85,8 +85,9 @@ def measure(exp, args, name: str, model, normalize, data) -> dict:
                                      images_per_pass=args.images_per_pass, seed=args.seed, state=state,
                                      save=lambda s: save_torch(partial, s.state_dict()), save_every=args.save_every,
                                      **common)
-    linear = hfc_fast.linearised_map(model, data, **common)
-    band = hfc_fast.band_noise_profile(model, data, args.eps, width=args.band_width, seed=args.seed, **common)
+    linear = hfc_fast.linearised_map(model, data, **common).map()
+    band = hfc_fast.band_noise_profile(model, data, args.eps, width=args.band_width, seed=args.seed,
+                                       **common).to_dict()
     error, loss = heat.error_map(), heat.loss_map()
     h, w = heat.size
     high = torch.fft.fftshift(frequency_grid(h, w)) > (min(h, w) / 4) ** 2

@@ -57,7 +57,7 @@ def run(exp, args) -> dict:
         models = {classifier_name(exp, args): Normalize(model, *normalize) if normalize else model}
     surfaces = {name: exp.stage(f"surface-{slug(name)}",
                                 lambda m=model: robustness_surface(m, batches, args.eps, radii, steps=args.steps,
-                                                                   progress=exp.progress))
+                                                                   progress=exp.progress).to_dict())
                 for name, model in models.items()}
     exp.figure(figures.plot_surfaces, "surface.png", surfaces)
     rows = [[name, band, key, *s[band][key]] for name, s in surfaces.items() for band in ("low", "high")

@@ -11,10 +11,9 @@ sweep resumes where it stopped.
 
 from __future__ import annotations
 
-import os
-
 from hfc_fast._model import probe_classes
 from hfc_fast.errors import InputError
+from hfc_fast.evaluation import default_workers
 from hfc_fast.experiments.core import figures
 from hfc_fast.experiments.core.experiment import add_experiment_options
 from hfc_fast.experiments.core.files import save_torch
@@ -28,15 +27,10 @@ from hfc_fast.experiments.core.model_sources import (
 from hfc_fast.experiments.core.options import Spec
 from hfc_fast.experiments.core.pages import csv_text, markdown_table
 from hfc_fast.radius import check_fits, radius_key, scaled_radii
-from hfc_fast.tracking import Normalize, TrackingState, track_frequencies
+from hfc_fast.tracking import FrequencyTracking, Normalize, track_frequencies
 
 HELP = "top-1/top-5 accuracy of a classifier on originals, LFC and HFC over a radius grid"
-RESUMABLE = ("device", "workers", "save_every", "batch_size")
-
-
-def default_workers() -> int:
-    """Data-loader workers: the cores this process may use, at most 4."""
-    return min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+RESUMABLE = ("device", "workers", "save_every")  # not the batch size: saved counts are by batch
 
 
 def check_args(args) -> None:
@@ -51,7 +45,7 @@ def add_arguments(options) -> None:
     options.add("--batch-size", default=250, spec=Spec("int", minimum=1), help="images per batch (default 250)")
     options.add("--workers", default=default_workers(), spec=Spec("int", minimum=0),
                 help=f"data-loader workers for ImageFolder (default {default_workers()}: this machine's cores, "
-                     "at most 4)")
+                     "at most 8)")
     options.add("--save-every", default=20, spec=Spec("int", minimum=1),
                 help="batches between saved counts (default 20)")
     add_experiment_options(options, "sweep")
@@ -60,7 +54,7 @@ def add_arguments(options) -> None:
 def sweep(exp, args, model, normalize, data, radii) -> dict:
     """Top-1/top-5 on every view, resuming this rank's saved counts."""
     path = exp.partial_dir() / f"rank{exp.dist.rank}-of-{exp.dist.world}.pt"
-    state = TrackingState.from_dict(checkpoint_state(path, "saved sweep state")) if path.exists() else None
+    state = FrequencyTracking.from_state_dict(checkpoint_state(path, "saved sweep state")) if path.exists() else None
     if state is not None:
         exp.log(f"resuming at batch {state.next_batch}")
     classes = probe_classes(Normalize(model, *normalize) if normalize else model, data.image_shape,
@@ -75,7 +69,7 @@ def sweep(exp, args, model, normalize, data, radii) -> dict:
     topk = (1, 5) if classes > 5 else (1,)
     r = track_frequencies(model, data, radii, batch_size=args.batch_size, topk=topk, normalize=normalize,
                           amp=exp.base.amp, device=exp.dist.device, workers=args.workers,
-                          progress=exp.progress, state=state, save=lambda s: save_torch(path, s.to_dict()),
+                          progress=exp.progress, state=state, save=lambda s: save_torch(path, s.state_dict()),
                           save_every=args.save_every)
     views = {"original": "acc", "lfc": "lfc", "hfc": "hfc"}
     top5 = r.get("top5", {"acc": None, "lfc": None, "hfc": None})  # None: the model has 5 classes or fewer

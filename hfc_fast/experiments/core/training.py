@@ -383,11 +383,11 @@ class Run(Trainer):
         c = self.config
         kwargs = dict(batch_size=c.eval_batch, amp=c.amp, device=self.dist.device, workers=c.workers)
         record = {"train_seconds": seconds,
-                  "train": track_frequencies(self.core, self.tracked_train, self.radii, **kwargs),
-                  "test": track_frequencies(self.core, self.test_set, self.radii, **kwargs)}
+                  "train": track_frequencies(self.core, self.tracked_train, self.radii, **kwargs).to_dict(),
+                  "test": track_frequencies(self.core, self.test_set, self.radii, **kwargs).to_dict()}
         if c.band_noise > 0:
             record["band_noise"] = band_noise_profile(self.core, _first(self.test_set, c.band_noise_images),
-                                                      c.band_noise, seed=c.seed, **kwargs)
+                                                      c.band_noise, seed=c.seed, **kwargs).to_dict()
         return record
 
     # ------------------------------------------------------------------ files
