@@ -29,12 +29,11 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from attacks import trained_model  # noqa: E402
-
 from hfc_fast.attacks import apgd, pgd  # noqa: E402
 from hfc_fast.data.idx import load_fashion_mnist  # noqa: E402
 from hfc_fast.models import build_model  # noqa: E402
 
+from attacks import trained_model  # noqa: E402
 from run import machine_name, save_results  # noqa: E402
 
 EPS = (0.03, 0.06, 0.09)

@@ -37,13 +37,12 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from attacks import trained_model  # noqa: E402
-
 import hfc_fast  # noqa: E402
 from hfc_fast.attacks import robust_accuracy  # noqa: E402
 from hfc_fast.data.idx import load_fashion_mnist  # noqa: E402
 from hfc_fast.fourier import heat_map_frequencies  # noqa: E402
 
+from attacks import trained_model  # noqa: E402
 from run import machine_name, save_results  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"

@@ -142,9 +142,11 @@ if has_step bench; then
   export HFC_FAST_BENCH_OUT=$RESULTS
   run_step bench-ops "${BENCH_LIMIT:-540}" "$PY" benchmarks/run.py --device "$DEVICE" "${quick[@]}" --out "$RESULTS"
   if [ "$DRY" = 1 ]; then
+    run_step bench-floor 300 "$PY" benchmarks/pass_floor.py --device cpu --images 200 --repeats 1 --epochs 1
     run_step bench-fourier 300 "$PY" benchmarks/fourier_map.py --device cpu --images 64 --train-steps 5
     run_step bench-pytest 300 "$PY" -m pytest benchmarks -q -p no:cacheprovider --benchmark-disable
   else
+    run_step bench-floor 300 "$PY" benchmarks/pass_floor.py --device cuda --images 10000 --batch 1000
     run_step bench-fourier 300 "$PY" benchmarks/fourier_map.py --device cuda --model resnet18 --size 224 \
       --stride 4 --images 256 --skip-plain
     run_step bench-pytest 300 "$PY" -m pytest benchmarks -q -p no:cacheprovider --benchmark-only \

@@ -315,7 +315,7 @@ def test_sweep_matches_a_plain_evaluation_and_resumes(tmp_path, monkeypatch):
     interrupt_at_call(monkeypatch, tracking_module, "frequency_split", 3)
     resumed = tmp_path / "resumed"
     assert hfc([*args, "--out", str(resumed)]) == 130  # interrupted: one line, exit 130
-    partial = torch.load(resumed / "partial" / "rank0-of-1.pt", weights_only=True)
+    partial = torch.load(next((resumed / "partial").rglob("rank0-of-1.pt")), weights_only=True)  # by model digest
     assert partial["next_batch"] == 2 and partial["n"] == 80
     monkeypatch.undo()
     assert hfc([*args, "--out", str(resumed)]) == 0
@@ -470,7 +470,8 @@ def test_sweep_of_a_torchvision_classifier_on_an_image_folder(tmp_path):
         assert results["original"]["top1"] == pytest.approx(acc(images))
         assert results["lfc"]["top1"]["8"] == pytest.approx(acc(low[1]))
         assert results["hfc"]["top1"]["4"] == pytest.approx(acc(high[0]))
-    assert results["original"]["top5"] == 1.0  # two classes: always in the top 2
+    # two classes: top-5 would be trivially right, so it is not reported
+    assert results["original"]["top5"] is None and results["classes"] == 2
 
 
 def test_sweep_of_a_timm_model_applies_its_own_preprocessing_after_the_split(tmp_path):

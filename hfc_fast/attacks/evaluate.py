@@ -1,30 +1,50 @@
-"""Robust accuracy over a data set, with a progress bar, sharded under torch.distributed."""
+"""Robust accuracy over a data set: per attack, the per-image worst case, the cascade, and AutoAttack's standard
+suite as a preset; a pass of the evaluation engine (sharded by index, resumable).
+
+:data:`ATTACKS` is the one registry of the built-in attacks by name: ``robust_accuracy``, the robustness
+command and the CLI read it, and each attack takes of the shared keyword arguments those its signature names.
+
+``"autoattack"`` (:data:`AUTOATTACK`) is the standard suite of Croce & Hein (ICML 2020) with its cascade,
+order and budgets: APGD-CE (100 steps), APGD-T (100 steps, 9 targets), FAB-T (100 steps, 9 targets) and
+Square (5,000 queries), each on the images every earlier one left robust, seeded (two calls agree).
+"""
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
+from hfc_fast._distributed import rank_and_world
 from hfc_fast.attacks._inputs import as_values
 from hfc_fast.attacks.apgd import apgd
+from hfc_fast.attacks.fab import fab
 from hfc_fast.attacks.pgd import fgsm, pgd
+from hfc_fast.attacks.square import square
 from hfc_fast.errors import InputError
 from hfc_fast.evaluation import Counts, PassSettings, run_pass, settings_from
 
-__all__ = ["WORST_CASE", "RobustAccuracy", "robust_accuracy"]
+__all__ = ["ATTACKS", "AUTOATTACK", "WORST_CASE", "RobustAccuracy", "robust_accuracy"]
 
-_BUILTIN = {"fgsm": fgsm, "pgd": pgd, "apgd-ce": functools.partial(apgd, loss="ce"),
-            "apgd-dlr": functools.partial(apgd, loss="dlr"), "apgd-t": functools.partial(apgd, loss="dlr-targeted")}
-# what each built-in takes of the shared keyword arguments (the rest are its own defaults)
-_TAKES = {"fgsm": ("targeted", "band", "amp", "channels_last", "lo", "hi"),
-          "pgd": ("alpha", "steps", "random_start", "restarts", "targeted", "band", "amp", "channels_last", "seed",
-                  "lo", "hi", "early_exit"),
-          "apgd": ("steps", "restarts", "band", "amp", "channels_last", "seed", "lo", "hi", "early_exit",
-                   "target_classes")}
-WORST_CASE = ("fgsm", "pgd", "apgd-ce", "apgd-dlr")  # the worst case over these is the default verdict of robustness
+# the built-in attacks by name: each a callable (model, x, y, eps, **kwargs) -> AttackResult
+ATTACKS = {"fgsm": fgsm, "pgd": pgd, "apgd-ce": functools.partial(apgd, loss="ce"),
+           "apgd-dlr": functools.partial(apgd, loss="dlr"), "apgd-t": functools.partial(apgd, loss="dlr-targeted"),
+           "fab-t": fab, "square": square}
+# AutoAttack's standard suite, in its order and with its budgets (run as a cascade)
+AUTOATTACK = {"apgd-ce": functools.partial(apgd, loss="ce", steps=100, restarts=1, seed=0),
+              "apgd-t": functools.partial(apgd, loss="dlr-targeted", steps=100, restarts=1, target_classes=9, seed=0),
+              "fab-t": functools.partial(fab, steps=100, target_classes=9),
+              "square": functools.partial(square, queries=5000, p_init=0.8, restarts=1, seed=0)}
+WORST_CASE = ("fgsm", "pgd", "apgd-ce", "apgd-dlr")  # a cheap white-box worst case (AutoAttack: "autoattack")
+
+
+def takes(attack, kwargs: dict) -> dict:
+    """Of the shared keyword arguments, those ``attack``'s signature names (read off it, not kept by hand)."""
+    names = inspect.signature(attack).parameters
+    return {k: v for k, v in kwargs.items() if k in names}
 
 
 @dataclass(eq=False)
@@ -39,13 +59,17 @@ class RobustAccuracy(Counts):
             attack or of the ones before it).
         forwards, backwards: per attack, images passed through the model.
         worst_count: per ε, images that every attack failed to fool (the per-image worst case).
+        new_count: per attack, per ε, images right unattacked that it fooled and no attack before it had (in
+            the order run): what each attack adds to the worst case.
         cascade: each attack ran only on the images still robust after the ones before it.
+        survivors: per batch, ``[first image index, [per ε, per image: robust to every attack]]``: the
+            per-image worst case, to compare image by image with another tool (:meth:`robust_mask`).
         next_batch: the first batch number (of this rank) not yet counted.
 
     Rates: ``clean_accuracy``, ``accuracy(attack)`` and ``worst_case`` (per ε); ``to_dict()`` has both.
     """
 
-    SUMMED = ("n", "clean_correct", "robust_count", "forwards", "backwards", "worst_count")
+    SUMMED = ("n", "clean_correct", "robust_count", "forwards", "backwards", "worst_count", "new_count")
 
     eps: tuple = ()
     n: int = 0
@@ -54,8 +78,28 @@ class RobustAccuracy(Counts):
     forwards: dict = field(default_factory=dict)
     backwards: dict = field(default_factory=dict)
     worst_count: list = field(default_factory=list)
+    new_count: dict = field(default_factory=dict)
     cascade: bool = False
+    survivors: list = field(default_factory=list)
     next_batch: int = 0
+
+    def summed(self, device) -> RobustAccuracy:
+        out = super().summed(device)
+        _, world = rank_and_world()
+        if world > 1:  # every rank's survivors, in image order
+            import torch.distributed as dist
+
+            gathered = [None] * world
+            dist.all_gather_object(gathered, self.survivors)
+            out.survivors = sorted((s for part in gathered for s in part), key=lambda s: s[0])
+        return out
+
+    def robust_mask(self) -> torch.Tensor:
+        """(E, N) bool: image i (by its index in the data) is robust at ε to every attack."""
+        if not self.survivors:
+            return torch.zeros(len(self.eps), 0, dtype=torch.bool)
+        ordered = sorted(self.survivors, key=lambda s: s[0])
+        return torch.cat([torch.tensor(rows, dtype=torch.bool).view(len(self.eps), -1) for _, rows in ordered], 1)
 
     @property
     def clean_accuracy(self) -> float:
@@ -78,7 +122,7 @@ class RobustAccuracy(Counts):
             "robust_accuracy": {name: self.accuracy(name) for name in self.robust_count},
             "worst_case": self.worst_case,
             "counts": {"clean_correct": self.clean_correct, "robust": dict(self.robust_count),
-                       "worst": list(self.worst_count)},
+                       "worst": list(self.worst_count), "new": dict(self.new_count)},
             "cascade": self.cascade,
             "forwards": dict(self.forwards),
             "backwards": dict(self.backwards),
@@ -86,16 +130,18 @@ class RobustAccuracy(Counts):
 
 
 def _resolve(attacks) -> dict[str, Callable]:
+    if isinstance(attacks, str) and attacks == "autoattack":
+        return dict(AUTOATTACK)
     if isinstance(attacks, str):
         attacks = [attacks]
     items = attacks.items() if isinstance(attacks, Mapping) else ((a, a) for a in attacks)
     resolved = {}
     for name, attack in items:
         if isinstance(attack, str):
-            if attack not in _BUILTIN:
-                raise InputError(f"attacks: unknown attack {attack!r}; expected one of {sorted(_BUILTIN)} "
-                                 "or a callable (model, x, y, eps) -> AttackResult")
-            attack = _BUILTIN[attack]
+            if attack not in ATTACKS:
+                raise InputError(f"attacks: unknown attack {attack!r}; expected one of {sorted(ATTACKS)}, "
+                                 "'autoattack', or a callable (model, x, y, eps) -> AttackResult")
+            attack = ATTACKS[attack]
         elif not callable(attack):
             raise TypeError(f"attacks: {name!r} must be an attack name or a callable, got {type(attack).__name__}")
         resolved[str(name)] = attack
@@ -113,9 +159,10 @@ def robust_accuracy(model, loader, attacks: Sequence | Mapping = ("fgsm", "pgd")
         model: classifier returning logits.
         loader: the data: a DataLoader, a Dataset, an ``(images, labels)`` pair or a list of ``(x, y)``
             batches, x in the attacks' pixel box.
-        attacks: names (``"fgsm"``, ``"pgd"``, ``"apgd-ce"``, ``"apgd-dlr"``, ``"apgd-t"``; :data:`WORST_CASE`
-            is the usual ensemble), or a mapping from a name to a callable ``(model, x, y, eps) ->
-            AttackResult`` (for instance a ``functools.partial`` of :func:`hfc_fast.attacks.pgd`).
+        attacks: names from :data:`ATTACKS` (``"fgsm"``, ``"pgd"``, ``"apgd-ce"``, ``"apgd-dlr"``, ``"apgd-t"``,
+            ``"fab-t"``, ``"square"``; :data:`WORST_CASE` is a cheap white-box ensemble), ``"autoattack"``
+            (:data:`AUTOATTACK`, always a cascade), or a mapping from a name to a callable ``(model, x, y, eps)
+            -> AttackResult`` (for instance a ``functools.partial`` of :func:`hfc_fast.attacks.pgd`).
         eps: a radius or a sequence of radii.
         device, progress: as :class:`~hfc_fast.evaluation.PassSettings` (``settings`` for the rest: batch size
             of a Dataset, workers, ``normalize`` in front of the model the attacks see).
@@ -123,7 +170,8 @@ def robust_accuracy(model, loader, attacks: Sequence | Mapping = ("fgsm", "pgd")
             AutoAttack does): the worst case comes cheaper, and each attack's numbers are then cumulative.
         state, save: counts of an interrupted pass to continue from (its batches are not read again), and a
             callback given this rank's counts every ``settings.save_every`` batches and at the end.
-        **attack_kwargs: passed to the built-in attacks named by string (each takes the ones it knows).
+        **attack_kwargs: passed to the built-in attacks named by string (each takes the ones its signature
+            names); ``seed`` is 0 unless given, so that two calls agree.
 
     A pass of the evaluation engine: under an initialised ``torch.distributed`` process group, rank r reads
     and attacks only the batches whose number is r modulo the world size, and the counts are summed, so
@@ -133,17 +181,22 @@ def robust_accuracy(model, loader, attacks: Sequence | Mapping = ("fgsm", "pgd")
         :class:`RobustAccuracy`.
     """
     eps_values = tuple(sorted(as_values(eps, "eps")))
+    preset = isinstance(attacks, str) and attacks == "autoattack"
+    cascade = cascade or preset
     resolved = _resolve(attacks)
+    attack_kwargs = {"seed": 0, **attack_kwargs}
+    builtins = set(ATTACKS.values()) | set(AUTOATTACK.values())
     for name, attack in list(resolved.items()):
-        builtin = next((k for k, v in _BUILTIN.items() if v is attack), None)
-        if builtin is not None and attack_kwargs:
-            takes = _TAKES["apgd" if builtin.startswith("apgd") else builtin]
-            resolved[name] = functools.partial(attack, **{k: v for k, v in attack_kwargs.items() if k in takes})
+        if attack in builtins:  # a preset keeps its budgets: only the shared settings (amp, band, ...) pass
+            given = {k: v for k, v in attack_kwargs.items()
+                     if not (preset and k in ("steps", "restarts", "target_classes", "queries", "seed"))}
+            resolved[name] = functools.partial(attack, **takes(attack, given))
     settings = settings_from(settings, device=device, progress=progress)
     if state is None:
         state = RobustAccuracy(eps=eps_values, robust_count={n: [0] * len(eps_values) for n in resolved},
                                forwards=dict.fromkeys(resolved, 0), backwards=dict.fromkeys(resolved, 0),
-                               worst_count=[0] * len(eps_values), cascade=cascade)
+                               worst_count=[0] * len(eps_values),
+                               new_count={n: [0] * len(eps_values) for n in resolved}, cascade=cascade)
     else:
         state = RobustAccuracy.from_state_dict(state.state_dict())
         if tuple(state.eps) != eps_values or list(state.robust_count) != list(resolved) or state.cascade != cascade:
@@ -154,6 +207,7 @@ def robust_accuracy(model, loader, attacks: Sequence | Mapping = ("fgsm", "pgd")
         alive = torch.ones(len(eps_values), len(x), dtype=torch.bool, device=x.device)  # robust to all so far
         clean_correct = None
         for name, attack in resolved.items():
+            before = alive.clone()
             idx = alive.any(0).nonzero().squeeze(1) if cascade and clean_correct is not None else None
             if idx is not None and idx.numel() == 0:
                 robust = alive
@@ -171,7 +225,10 @@ def robust_accuracy(model, loader, attacks: Sequence | Mapping = ("fgsm", "pgd")
                 report.backwards[name] += result.backwards
             report.robust_count[name] = [a + b for a, b in zip(report.robust_count[name], robust.sum(1).tolist(),
                                                                strict=True)]
+            new = (before & ~alive & clean_correct[None, :]).sum(1)  # fooled here first, right unattacked
+            report.new_count[name] = [a + int(b) for a, b in zip(report.new_count[name], new, strict=True)]
         report.worst_count = [a + b for a, b in zip(report.worst_count, alive.sum(1).tolist(), strict=True)]
+        report.survivors.append([batch.first, alive.cpu().tolist()])
         report.n += len(x)
         report.clean_correct += int(clean_correct.sum())
 

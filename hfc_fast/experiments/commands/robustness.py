@@ -8,7 +8,8 @@ runs gradient-masking checks on the smoothed model.
 
 from __future__ import annotations
 
-from hfc_fast.attacks import WORST_CASE
+from hfc_fast.attacks import ATTACKS as REGISTRY
+from hfc_fast.attacks import AUTOATTACK, WORST_CASE
 from hfc_fast.errors import InputError
 from hfc_fast.experiments.core import analyses, figures, paper
 from hfc_fast.experiments.core.experiment import add_experiment_options
@@ -18,14 +19,15 @@ from hfc_fast.experiments.core.verdicts import mean, verdict, verdict_lines
 from hfc_fast.smoothing import smooth_first_conv
 
 HELP = "Table 2: FGSM/PGD/APGD accuracy of smoothed natural and adversarial models, with gradient-masking checks"
-ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t")
+ATTACKS = (*REGISTRY, "autoattack")  # "autoattack": AutoAttack's standard suite (APGD-CE, APGD-T, FAB-T, Square)
 
 
 def add_arguments(options) -> None:
     options.add("--attack-images", default=2000, spec=Spec("int", minimum=1),
                 help="test images attacked (default 2000)")
     options.add("--attacks", default=list(WORST_CASE), spec=Spec("names", choices=ATTACKS),
-                help=f"attacks whose per-sample worst case counts (default {','.join(WORST_CASE)})")
+                help=f"attacks whose per-sample worst case counts (default {','.join(WORST_CASE)}; 'autoattack' adds "
+                     "AutoAttack's standard suite: apgd-ce, apgd-t, fab-t and square with its budgets)")
     options.add("--pgd-steps", default=10, spec=Spec("int", minimum=1), help="PGD steps of ε/4 (default 10)")
     options.add("--apgd-steps", default=None, spec=Spec("int", minimum=1, optional=True),
                 help="APGD iterations (default 100 with --preset paper, 25 otherwise)")
@@ -57,17 +59,26 @@ def averaged(rows: list[dict], rhos) -> list[dict]:
     return table
 
 
+def attack_names(given) -> tuple[list[str], bool]:
+    """The attacks to run (``autoattack`` expanded into its suite) and whether the suite's budgets apply."""
+    suite = "autoattack" in given
+    names = [a for a in given if a != "autoattack"]
+    return names + ([n for n in AUTOATTACK if n not in names] if suite else []), suite
+
+
 def run(exp, args) -> dict:
     batches = exp.batches(args.attack_images)
+    attacks, suite = attack_names(args.attacks)
     apgd_steps = args.apgd_steps or (100 if exp.preset == "paper" else 25)
     rows, checks, per_seed = [], [], []
     for seed in exp.seeds:
         natural, adversarial = exp.trained_pair(seed)
         seed_rows = exp.stage(f"robustness-s{seed}", lambda n=natural, a=adversarial: {
             "rows": analyses.robustness_table({"natural": n, "adversarial": a}, batches, rhos=args.rhos,
-                                              pgd_steps=args.pgd_steps, attacks=args.attacks,
-                                              apgd_steps=apgd_steps, progress=exp.progress)})["rows"]
-        check = exp.stage(f"masking-s{seed}", lambda n=natural: analyses.masking_checks(
+                                              pgd_steps=args.pgd_steps, attacks=attacks,
+                                              apgd_steps=apgd_steps, autoattack=suite,
+                                              progress=exp.progress)})["rows"]
+        check = exp.stage(f"masking-square-s{seed}", lambda n=natural: analyses.masking_checks(
             smooth_first_conv(n, 1.0), n, exp.batches(args.masking_images), eps=paper.EPS, progress=exp.progress))
         rows += [{**r, "seed": seed} for r in seed_rows]
         checks.append(check)
@@ -84,7 +95,7 @@ def run(exp, args) -> dict:
                         budget=budget)]
     report = "\n".join([
         "# Robustness of smoothed kernels (Table 2)", "",
-        f"{exp.base.model} on {exp.base.dataset}; {means[0]['n']} test images attacked by {', '.join(args.attacks)} "
+        f"{exp.base.model} on {exp.base.dataset}; {means[0]['n']} test images attacked by {', '.join(attacks)} "
         f"(PGD-{args.pgd_steps} with step ε/4, APGD {apgd_steps} iterations); an image is robust only if no "
         f"iterate of an attack fooled it, and in the worst case only if every attack failed. Means over "
         f"{len(exp.seeds)} seed(s). Paper: CIFAR-10, foolbox minimal-perturbation searches.", "",
@@ -111,4 +122,8 @@ def masking_rows(check: dict) -> list[list]:
              f"worst case {check['worst_at_large_eps']:.3f}", str(check["reaches_zero"])],
             ["transfer from the unsmoothed model is not stronger",
              f"transfer {check['transfer']:.3f}, white-box {check['white_box']:.3f} at ε = {check['transfer_eps']:g}",
-             str(check["transfer_not_stronger"])]]
+             str(check["transfer_not_stronger"])],
+            [f"white-box at least as strong as Square ({check['square_queries']} queries)",
+             f"Square {check['square']:.3f}, PGD + APGD-CE {check['white_box_worst']:.3f} at ε = "
+             f"{check['transfer_eps']:g}; {check['square_beyond_white_box']} image(s) only Square fooled",
+             str(check["square_not_stronger"])]]

@@ -16,7 +16,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from hfc_fast._model import frozen_eval
-from hfc_fast.attacks import apgd, fgsm, pgd, robust_accuracy
+from hfc_fast.attacks import ATTACKS, AUTOATTACK, apgd, pgd, robust_accuracy, square
 from hfc_fast.errors import InputError
 from hfc_fast.experiments.core.paper import EPS, NEAR_ZERO, RHOS
 from hfc_fast.frequency import frequency_split
@@ -128,18 +128,20 @@ def story_flags(models: list, images, labels, split, *, batch_size: int = 500) -
 
 
 def robustness_table(models: dict, batches, *, rhos=RHOS, eps=EPS, pgd_steps: int = 10, attacks=("fgsm", "pgd"),
-                     apgd_steps: int = 100, progress: bool = True):
+                     apgd_steps: int = 100, autoattack: bool = False, progress: bool = True):
     """Rows ``{"model", "rho", "clean", <attack>: [per ε], ..., "worst": [per ε], "n"}`` for each model and ρ.
 
-    PGD uses ``pgd_steps`` steps of ε/4 without random start, APGD ``apgd_steps`` iterations; ``worst`` counts an
-    image robust only if every attack failed. Smoothing is applied to a copy of each model.
+    PGD uses ``pgd_steps`` steps of ε/4 without random start, APGD ``apgd_steps`` iterations (with
+    ``autoattack``, the members of AutoAttack's suite run with its budgets); ``worst`` counts an image robust
+    only if every attack failed. Smoothing is applied to a copy of each model.
     """
     chosen = {name: name for name in attacks}
     rows = []
     for name, model in models.items():
         for rho in rhos:
             smoothed = smooth_first_conv(model, rho) if rho else model
-            report = robust_accuracy(smoothed, batches, _attack_callables(chosen, eps, pgd_steps, apgd_steps), eps,
+            report = robust_accuracy(smoothed, batches, _attack_callables(chosen, eps, pgd_steps, apgd_steps,
+                                                                          autoattack=autoattack), eps,
                                      progress=progress)
             rows.append({"model": name, "rho": rho, "clean": report.clean_accuracy, "n": report.n,
                          **{a: report.accuracy(a) for a in attacks}, "worst": report.worst_case})
@@ -151,21 +153,28 @@ def _pgd(eps, steps: int):
     return partial(pgd, steps=steps, alpha=[e / 4 for e in sorted(eps)])
 
 
-def _attack_callables(names: dict, eps, pgd_steps: int, apgd_steps: int) -> dict:
+def _attack_callables(names: dict, eps, pgd_steps: int, apgd_steps: int, *, autoattack: bool = False) -> dict:
     """name -> attack with this toolkit's Table 2 settings: PGD steps of ε/4 without random start, APGD with its
-    own schedule and a fixed seed."""
-    made = {"fgsm": fgsm, "pgd": _pgd(eps, pgd_steps),
+    own schedule and a fixed seed; the others as the registry (:data:`~hfc_fast.attacks.ATTACKS`) has them,
+    FAB-T and Square with AutoAttack's budgets."""
+    made = {**{n: partial(a, seed=0) if n in ("fab-t", "square") else a for n, a in ATTACKS.items()},
+            **AUTOATTACK, "pgd": _pgd(eps, pgd_steps),
             "apgd-ce": partial(apgd, loss="ce", steps=apgd_steps, seed=0),
             "apgd-dlr": partial(apgd, loss="dlr", steps=apgd_steps, seed=0),
             "apgd-t": partial(apgd, loss="dlr-targeted", steps=apgd_steps, seed=0)}
+    if autoattack:
+        made.update(AUTOATTACK)
     unknown = [n for n in names if n not in made]
     if unknown:
         raise InputError(f"--attacks must name some of {', '.join(made)}, got {', '.join(unknown)}")
     return {n: made[names[n]] for n in names}
 
 
+SQUARE_TOLERANCE = 0.005  # Square may fool this share of the images every white-box attack failed on
+
+
 def masking_checks(smoothed, source, batches, *, eps, large_eps: float = 0.3, steps=(10, 50),
-                   progress: bool = False) -> dict:
+                   square_queries: int = 1000, progress: bool = False) -> dict:
     """Gradient-masking checks of a defended model (Athalye et al.'s and Carlini et al.'s usual list):
 
     * ``monotone``: PGD robust accuracy does not rise with ε (over ``eps`` + ``large_eps``), nor with more
@@ -173,7 +182,10 @@ def masking_checks(smoothed, source, batches, *, eps, large_eps: float = 0.3, st
     * ``large_eps``: at ``large_eps`` the worst case reaches about 0 (at most :data:`~paper.NEAR_ZERO` of the
       images);
     * ``transfer``: PGD examples crafted on the undefended ``source`` do not beat the white-box attack on the
-      defended model (transfer accuracy >= white-box accuracy).
+      defended model (transfer accuracy >= white-box accuracy);
+    * ``square``: the gradient-free Square Attack (``square_queries`` queries) at the largest ε fools at most
+      :data:`SQUARE_TOLERANCE` of the images (and at most one image on small sets) that PGD and APGD-CE both
+      failed on: white-box attacks at least as strong as a black-box one.
     """
     grid = sorted(set(eps) | {large_eps})
     few, many = (robust_accuracy(smoothed, batches, {"pgd": _pgd(grid, s)}, grid, progress=progress).accuracy("pgd")
@@ -189,6 +201,12 @@ def masking_checks(smoothed, source, batches, *, eps, large_eps: float = 0.3, st
             transfer_hits += int((smoothed(crafted).argmax(1) == y).sum())
     white = robust_accuracy(smoothed, batches, {"pgd": _pgd([max(eps)], steps[0])}, [max(eps)],
                             progress=progress).accuracy("pgd")[0]
+    box = robust_accuracy(smoothed, batches, _attack_callables({"pgd": "pgd", "apgd-ce": "apgd-ce"}, [max(eps)],
+                                                               steps[0], 100), [max(eps)], progress=progress)
+    black = robust_accuracy(smoothed, batches, {"square": partial(square, queries=square_queries, seed=0)},
+                            [max(eps)], progress=progress)
+    beyond = int((box.robust_mask()[0] & ~black.robust_mask()[0]).sum())
+    square_not_stronger = beyond <= max(1, SQUARE_TOLERANCE * n)
     monotone = all(a >= b - 1e-12 for a, b in zip(few, few[1:], strict=False)) and \
         all(m <= f + 1 / max(n, 1) for f, m in zip(few, many, strict=True))
     reaches_zero = worst.worst_case[0] <= NEAR_ZERO
@@ -197,7 +215,9 @@ def masking_checks(smoothed, source, batches, *, eps, large_eps: float = 0.3, st
             "monotone": monotone, "large_eps": large_eps, "worst_at_large_eps": worst.worst_case[0],
             "reaches_zero": reaches_zero, "transfer_eps": max(eps), "transfer": transfer_hits / n,
             "white_box": white, "transfer_not_stronger": transfer_not_stronger,
-            "passed": monotone and reaches_zero and transfer_not_stronger}
+            "square_queries": square_queries, "white_box_worst": box.worst_case[0], "square": black.worst_case[0],
+            "square_beyond_white_box": beyond, "square_not_stronger": square_not_stronger,
+            "passed": monotone and reaches_zero and transfer_not_stronger and square_not_stronger}
 
 
 def first_layer_features(model: nn.Module, shape) -> torch.Tensor:

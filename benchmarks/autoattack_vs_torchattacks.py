@@ -1,0 +1,153 @@
+"""AutoAttack's standard suite: hfc_fast's preset against torchattacks' AutoAttack, on a natural and an
+adversarially trained model, in the same run.
+
+    pip install torchattacks==3.5.1           # a benchmark-only dependency
+    python benchmarks/autoattack_vs_torchattacks.py --images 300
+
+The natural model is benchmarks/attacks.py's Fashion-MNIST CNN; the robust one is the same CNN adversarially
+trained as the demo trains it (PGD ε = 0.03, 10 steps of ε/10, no random start, Adam 1e-3), cached in
+``benchmarks/.cache``. For each model and ε: robust accuracy and wall time of torchattacks'
+``AutoAttack(version="standard")`` (one ε per call, as its API takes) and of
+``robust_accuracy(model, batches, "autoattack", eps)`` (every ε in one call, cascade, early exit, nested
+balls), and the same for each member of the suite against its torchattacks counterpart (APGD, APGDT, FAB
+targeted, Square). The passes each of ours made are counted, so the table also says how far our time is from
+the model's own time for those passes. Writes ``benchmarks/results/autoattack-<machine>.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from hfc_fast.attacks import AUTOATTACK, pgd, robust_accuracy  # noqa: E402
+from hfc_fast.data.idx import load_fashion_mnist  # noqa: E402
+
+from attacks import CACHE, small_cnn, trained_model  # noqa: E402
+from pass_floor import best_rate  # noqa: E402
+from run import machine_name, save_results  # noqa: E402
+
+EPS = (0.03, 0.06, 0.09)
+
+
+def robust_model(epochs: int, images: int, seed: int = 0):
+    """The small CNN adversarially trained (PGD ε = 0.03, 10 steps of ε/10), cached on disk."""
+    path = CACHE / f"small_cnn_fmnist_adv_e{epochs}_n{images}_s{seed}.pt"
+    model = small_cnn()
+    if path.exists():
+        model.load_state_dict(torch.load(path, weights_only=True))
+        return model.eval()
+    torch.manual_seed(seed)
+    x, y = load_fashion_mnist(split="train")
+    x, y = x[:images], y[:images]
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    for epoch in range(epochs):
+        order = torch.randperm(len(x))
+        for start in range(0, len(x), 128):
+            idx = order[start:start + 128]
+            adv = pgd(model, x[idx], y[idx], 0.03, alpha=0.003, steps=10, random_start=False, early_exit=False,
+                      return_adversarials=True).adversarials[0]
+            model.train()
+            loss = F.cross_entropy(model(adv), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        print(f"adversarially trained epoch {epoch + 1}/{epochs}", flush=True)
+    CACHE.mkdir(exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(model.state_dict(), tmp)
+    tmp.replace(path)
+    return model.eval()
+
+
+def theirs(make, model, batches, eps_list) -> tuple[list[float], float]:
+    """torchattacks: one ε per attack object, robust accuracy on the images it returns."""
+    correct, n = [0] * len(eps_list), 0
+    start = time.perf_counter()
+    for k, eps in enumerate(eps_list):
+        attack = make(model, eps)
+        for x, y in batches:
+            adv = attack(x, y)
+            with torch.no_grad():
+                correct[k] += int((model(adv).argmax(1) == y).sum())
+            n += len(y) if k == 0 else 0
+    return [c / n for c in correct], time.perf_counter() - start
+
+
+def ours(attacks, model, batches, eps_list) -> tuple[list[float], float, int, int]:
+    start = time.perf_counter()
+    report = robust_accuracy(model, batches, attacks, eps_list, progress=False)
+    seconds = time.perf_counter() - start
+    return report.worst_case, seconds, sum(report.forwards.values()), sum(report.backwards.values())
+
+
+def main(argv=None) -> int:
+    import torchattacks
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=300)
+    parser.add_argument("--batch", type=int, default=150)
+    parser.add_argument("--epochs", type=int, default=10, help="training epochs of the natural CNN")
+    parser.add_argument("--adv-epochs", type=int, default=2)
+    parser.add_argument("--adv-images", type=int, default=20000)
+    parser.add_argument("--members", action="store_true", help="also each member against its counterpart")
+    args = parser.parse_args(argv)
+    torch.manual_seed(0)
+    x, y = load_fashion_mnist(split="test")
+    x, y = x[:args.images], y[:args.images]
+    batches = [(x[i:i + args.batch], y[i:i + args.batch]) for i in range(0, len(x), args.batch)]
+    models = {"natural": trained_model(args.epochs), "adversarial": robust_model(args.adv_epochs, args.adv_images)}
+    suite = {"autoattack": ("autoattack", lambda m, e: torchattacks.AutoAttack(m, norm="Linf", eps=e,
+                                                                               version="standard", n_classes=10,
+                                                                               seed=0))}
+    if args.members:
+        suite.update({
+            "apgd-ce": ({"apgd-ce": AUTOATTACK["apgd-ce"]},
+                        lambda m, e: torchattacks.APGD(m, eps=e, steps=100, n_restarts=1, loss="ce", seed=0)),
+            "apgd-t": ({"apgd-t": AUTOATTACK["apgd-t"]},
+                       lambda m, e: torchattacks.APGDT(m, eps=e, steps=100, n_restarts=1, n_classes=10, seed=0)),
+            "fab-t": ({"fab-t": AUTOATTACK["fab-t"]},
+                      lambda m, e: torchattacks.FAB(m, eps=e, steps=100, n_restarts=1, multi_targeted=True,
+                                                    n_classes=10, seed=0)),
+            "square": ({"square": functools.partial(AUTOATTACK["square"])},
+                       lambda m, e: torchattacks.Square(m, eps=e, n_queries=5000, n_restarts=1, seed=0)),
+        })
+    rows = []
+    for model_name, model in models.items():
+        f_rate = best_rate(model, x[:args.batch], y[:args.batch], grad=False)
+        g_rate = best_rate(model, x[:args.batch], y[:args.batch], grad=True)
+        for name, (mine, make) in suite.items():
+            acc_t, t_t = theirs(make, model, batches, EPS)
+            acc_o, t_o, fwd, bwd = ours(mine, model, batches, EPS)
+            floor = (fwd - bwd) / f_rate + bwd / g_rate
+            rows.append({"model": model_name, "attack": name, "torchattacks": acc_t, "hfc_fast": acc_o,
+                         "torchattacks_seconds": t_t, "hfc_fast_seconds": t_o, "speedup": t_t / t_o,
+                         "forwards": fwd, "gradients": bwd, "floor_seconds": floor, "over_floor": t_o / floor,
+                         "max_gap_points": max(100 * (a - b) for a, b in zip(acc_o, acc_t, strict=True))})
+            print(rows[-1], flush=True)
+    machine = machine_name("cpu")
+    lines = [f"# AutoAttack: hfc_fast against torchattacks {torchattacks.__version__} ({machine})", "",
+             f"{args.images} Fashion-MNIST test images in batches of {args.batch}, ε = {', '.join(map(str, EPS))}; "
+             "robust accuracy per ε (ours: the per-image worst case of the cascade), wall time for all ε, and our "
+             "time over the model's own time for the passes we made (floor).", "",
+             "| model | attack | torchattacks | hfc_fast | gap (points, ours − theirs, max) | torchattacks s | "
+             "hfc_fast s | speed-up | over floor |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['attack']} | {' / '.join(f'{v:.3f}' for v in r['torchattacks'])} | "
+                     f"{' / '.join(f'{v:.3f}' for v in r['hfc_fast'])} | {r['max_gap_points']:+.2f} | "
+                     f"{r['torchattacks_seconds']:.1f} | {r['hfc_fast_seconds']:.1f} | **{r['speedup']:.2f}×** | "
+                     f"{r['over_floor']:.2f} |")
+    payload = {"machine": machine, "torch": torch.__version__, "torchattacks": torchattacks.__version__,
+               "images": args.images, "batch": args.batch, "eps": list(EPS), "rows": rows}
+    return save_results(f"autoattack-{machine}", payload, "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,167 @@
+"""FAB-T, Square and AutoAttack's standard suite, against closed forms: on a linear classifier the smallest L∞
+perturbation that changes the class is known exactly, so a minimum-norm attack must find it (and can never beat
+it), a random search must never claim less, and the suite's cascade must add up attack by attack."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from hfc_fast.attacks import AUTOATTACK, fab, project_linf, robust_accuracy, square
+from hfc_fast.errors import InputError
+
+from attack_models import train_tiny_cnn
+
+
+def linear_classifier(classes: int = 4, d: int = 36, seed: int = 0):
+    """A linear classifier of 1×6×6 images and images well inside the box, with the exact smallest L∞ distance
+    of each image to another class: min over t ≠ y of (z_y − z_t) / ‖w_y − w_t‖₁ (the box never binds)."""
+    g = torch.Generator().manual_seed(seed)
+    weight, bias = torch.randn(classes, d, generator=g, dtype=torch.float64), 0.1 * torch.randn(classes, generator=g,
+                                                                                                  dtype=torch.float64)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(d, classes)).double()
+    with torch.no_grad():
+        model[1].weight.copy_(weight)
+        model[1].bias.copy_(bias)
+    x = 0.35 + 0.3 * torch.rand(80, 1, 6, 6, generator=g, dtype=torch.float64)
+    with torch.no_grad():
+        z = model(x)
+    y = z.argmax(1)
+    distance = torch.full((len(x),), float("inf"), dtype=torch.float64)
+    for t in range(classes):
+        gap = (z.gather(1, y[:, None]).squeeze(1) - z[:, t]) / (weight[y] - weight[t]).abs().sum(1)
+        distance = torch.where(y == t, distance, torch.minimum(distance, gap))
+    return model, x, y, distance
+
+
+def test_the_linf_projection_onto_a_hyperplane_in_a_box_is_the_linear_programs_optimum():
+    from scipy.optimize import linprog
+
+    g = torch.Generator().manual_seed(3)
+    for _ in range(20):
+        d = 7
+        p = torch.rand(1, d, generator=g, dtype=torch.float64)
+        w = torch.randn(1, d, generator=g, dtype=torch.float64)
+        b = (w * torch.rand(1, d, generator=g, dtype=torch.float64)).sum(1)  # a hyperplane that meets the box
+        got = project_linf(p, w, b, 0.0, 1.0)[0]
+        # minimise t over (delta, t): -t <= delta_i <= t, w·(p + delta) = b, 0 <= p + delta <= 1
+        c = np.r_[np.zeros(d), 1.0]
+        a_ub = np.block([[np.eye(d), -np.ones((d, 1))], [-np.eye(d), -np.ones((d, 1))]])
+        bounds = [(-pi, 1 - pi) for pi in p[0].tolist()] + [(0, None)]
+        lp = linprog(c, A_ub=a_ub, b_ub=np.zeros(2 * d), A_eq=np.r_[w[0].numpy(), 0.0][None, :],
+                     b_eq=[float(b - (w * p).sum())], bounds=bounds)
+        assert lp.status == 0
+        assert abs(float(got.abs().max()) - lp.fun) < 1e-9
+        assert abs(float((w[0] * (p[0] + got)).sum() - b)) < 1e-9
+        assert bool(((p[0] + got) >= -1e-12).all() and ((p[0] + got) <= 1 + 1e-12).all())
+
+
+def test_fab_finds_the_closest_adversarial_of_a_linear_classifier():
+    model, x, y, distance = linear_classifier()
+    result = fab(model, x, y, [0.001], steps=50, early_exit=False)
+    norms = torch.tensor(result.method["norms"], dtype=torch.float64)
+    assert bool((norms >= distance - 1e-9).all())  # no attack beats the true distance
+    assert bool((norms <= distance * 1.01 + 1e-9).all())  # and FAB finds it within 1 %
+    eps = sorted(float(e) for e in distance.quantile(torch.tensor([0.2, 0.5, 0.8], dtype=torch.float64)) * 1.02)
+    quick = fab(model, x, y, eps, steps=50)  # early exit, every ε from one run
+    within = distance[None, :] <= torch.tensor(eps, dtype=torch.float64)[:, None]
+    assert bool((quick.fooled <= within).all())  # sound: fooled only where the true distance allows it
+    near = distance[None, :] * 1.05 >= torch.tensor(eps, dtype=torch.float64)[:, None]
+    assert bool((~quick.fooled <= near).all())  # complete but for η = 1.05's overshoot of 5 % at most
+
+
+def test_square_never_claims_an_image_a_linear_classifier_keeps_and_finds_the_easy_ones():
+    model, x, y, distance = linear_classifier(seed=1)
+    eps = [float(distance.median()) * 0.5, float(distance.median()) * 2.0]
+    result = square(model, x, y, eps, queries=400, return_adversarials=True)
+    for k, e in enumerate(eps):
+        assert not bool((result.fooled[k] & (distance > e)).any())  # sound: never below the true distance
+        adv = result.adversarials[k][result.fooled[k]]
+        if len(adv):
+            assert float((adv - x[result.fooled[k]]).abs().amax()) <= e + 1e-12
+            with torch.no_grad():
+                assert bool((model(adv).argmax(1) != y[result.fooled[k]]).all())
+    # an image whose distance is well within ε is found (a linear margin falls at every accepted square)
+    assert bool(result.fooled[1][distance < eps[1] / 2].all())
+    assert result.backwards == 0
+
+
+def test_square_is_seeded_and_counts_its_queries():
+    model, x, y, _ = linear_classifier(seed=2)
+    a = square(model, x, y, [0.02], queries=50, seed=4)
+    b = square(model, x, y, [0.02], queries=50, seed=4)
+    assert torch.equal(a.fooled, b.fooled) and a.forwards == b.forwards
+    assert a.forwards <= len(x) * 51  # the clean pass, then at most 50 queries per image
+
+
+def test_band_limited_square_and_fab_stay_in_their_band():
+    from hfc_fast.frequency import frequency_split
+
+    model, x, y = train_tiny_cnn(steps=60, seed=0)
+    for attack in (functools.partial(square, queries=60), functools.partial(fab, steps=10)):
+        result = attack(model, x, y, [0.1], band=("low", 3), return_adversarials=True)
+        delta = result.adversarials[0] - x
+        low, high = frequency_split(delta, 3)
+        moved = result.fooled[0] & ~(~result.clean_correct)
+        if bool(moved.any()):  # what stays out of the band is the box's clipping alone
+            assert float(high[moved].abs().max()) <= float(low[moved].abs().max()) + 1e-6
+
+
+def test_autoattack_is_the_standard_suite_as_a_cascade_and_two_calls_agree():
+    model, x, y = train_tiny_cnn(steps=80, seed=1)
+    batches = [(x[:30], y[:30]), (x[30:], y[30:])]
+    fast = {"apgd-ce": functools.partial(AUTOATTACK["apgd-ce"], steps=10),
+            "apgd-t": functools.partial(AUTOATTACK["apgd-t"], steps=10, target_classes=3),
+            "fab-t": functools.partial(AUTOATTACK["fab-t"], steps=10, target_classes=3),
+            "square": functools.partial(AUTOATTACK["square"], queries=100)}
+    assert list(AUTOATTACK) == ["apgd-ce", "apgd-t", "fab-t", "square"]
+    report = robust_accuracy(model, batches, fast, [0.05, 0.1], cascade=True, progress=False)
+    again = robust_accuracy(model, batches, fast, [0.05, 0.1], cascade=True, progress=False)
+    assert report == again
+    # each attack's new fools, added up, are the clean-correct images the suite fooled
+    fooled = [report.clean_correct - w for w in report.worst_count]
+    assert [sum(report.new_count[a][k] for a in fast) for k in range(2)] == fooled
+    # the per-image worst case, image by image, is each attack's in turn on what the ones before left
+    mask = report.robust_mask()
+    assert mask.shape == (2, len(x)) and mask.sum(1).tolist() == report.worst_count
+    alive = torch.ones(2, len(x), dtype=torch.bool)
+    for attack in fast.values():
+        for first, (xb, yb) in zip((0, 30), batches, strict=True):
+            rows = slice(first, first + len(yb))
+            idx = alive[:, rows].any(0).nonzero().squeeze(1)
+            if len(idx):
+                alive[:, first + idx] &= ~attack(model, xb[idx], yb[idx], [0.05, 0.1]).fooled
+    assert torch.equal(mask, alive)
+
+
+def test_the_preset_keeps_its_budgets_and_is_seeded():
+    model, x, y = train_tiny_cnn(steps=40, seed=2)
+    x, y = x[:6], y[:6]
+    report = robust_accuracy(model, (x, y), "autoattack", [0.3], progress=False, steps=3, queries=2)
+    assert report.cascade and list(report.robust_count) == list(AUTOATTACK)
+    direct = AUTOATTACK["apgd-ce"](model, x, y, [0.3])  # 100 steps, whatever steps= says
+    assert report.forwards["apgd-ce"] == direct.forwards and direct.method["steps"] == 100
+    assert robust_accuracy(model, (x, y), "autoattack", [0.3], progress=False) == report
+
+
+@pytest.mark.parametrize("loss", ["dlr", "dlr-targeted"])
+def test_a_two_class_model_with_a_dlr_loss_is_one_line(loss):
+    from hfc_fast.attacks import apgd
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    with pytest.raises(InputError, match=f"loss '{loss}' needs a model of at least"):
+        apgd(model, torch.rand(3, 1, 4, 4), torch.zeros(3, dtype=torch.long), 0.1, loss=loss, steps=2)
+
+
+def test_bad_square_and_fab_settings_are_named():
+    model, x, y, _ = linear_classifier()
+    with pytest.raises(InputError, match="queries must be an integer >= 1, got 0"):
+        square(model, x, y, 0.1, queries=0)
+    with pytest.raises(InputError, match=r"p_init must be a number in \(0, 1\], got 2"):
+        square(model, x, y, 0.1, p_init=2)
+    with pytest.raises(InputError, match="target_classes must be an integer >= 1"):
+        fab(model, x, y, 0.1, target_classes=0)
