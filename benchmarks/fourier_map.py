@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import hfc_fast  # noqa: E402
 from hfc_fast.data import load_fashion_mnist  # noqa: E402
-from hfc_fast.fourier import fourier_signs  # noqa: E402
+from hfc_fast.fourier_perturb import fourier_signs  # noqa: E402
 from hfc_fast.models import build_model  # noqa: E402
 
 from run import machine_name, save_results  # noqa: E402

@@ -57,8 +57,10 @@ def _check_perturb_args(x, freqs, eps, seed, image_offset, lo, hi):
     check_real_floating(x, "x")
     if x.dim() != 4:
         raise InputError(f"x must be a batch of images (B, C, H, W), got shape {tuple(x.shape)}")
-    if not isinstance(freqs, torch.Tensor) or freqs.dtype != torch.int64 or freqs.dim() != 2 or freqs.shape[1] != 2:
-        raise InputError("freqs must be an int64 tensor of shape (K, 2) of (ky, kx)")
+    if not isinstance(freqs, torch.Tensor) or freqs.dtype != torch.int64:  # a type error, as the op's own check
+        raise TypeError(f"freqs must be an int64 tensor, got {getattr(freqs, 'dtype', type(freqs).__name__)}")
+    if freqs.dim() != 2 or freqs.shape[1] != 2:
+        raise InputError(f"freqs must have shape (K, 2) of (ky, kx), got {tuple(freqs.shape)}")
     if freqs.device != x.device:
         raise InputError(f"freqs must be on the device of x ({x.device}), got {freqs.device}")
     check_number(eps, "eps", minimum=0.0)

@@ -18,6 +18,7 @@ import torch
 from hfc_fast import _ext
 from hfc_fast._checks import check_image, check_no_overlap
 from hfc_fast._interop import array_interop
+from hfc_fast.bands import BANDS
 from hfc_fast.errors import InputError
 from hfc_fast.radius import as_radii, frequency_grid
 
@@ -78,7 +79,7 @@ def _check_out(out, x: torch.Tensor, n_radii: int, scalar: bool):
                            "call it without out= or under torch.no_grad()")
     shape = tuple(x.shape) if scalar else (n_radii, *x.shape)
     views = []
-    for name, t in zip(("low", "high"), out, strict=True):
+    for name, t in zip(BANDS, out, strict=True):
         if tuple(t.shape) != shape:
             raise InputError(f"out {name} must have shape {shape}, got {tuple(t.shape)}")
         if t.dtype != x.dtype:

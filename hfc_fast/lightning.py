@@ -16,13 +16,15 @@ DDP, every rank getting the totals) and logs ``<prefix>/acc``,
 
 from __future__ import annotations
 
+from hfc_fast.bands import SPLIT_VIEWS
+
 __all__ = ["FrequencyTrackingCallback", "tracking_scalars"]  # noqa: F822 (built on first use, see __getattr__)
 
 
 def tracking_scalars(result: dict, prefix: str = "freq") -> dict[str, float]:
     """The numbers of a :func:`hfc_fast.track_frequencies` result as flat names: ``freq/acc``, ``freq/lfc_r4``…"""
     scalars = {f"{prefix}/acc": result["acc"]}
-    for band in ("lfc", "hfc"):
+    for band in SPLIT_VIEWS:
         scalars.update({f"{prefix}/{band}_r{r}": v for r, v in result[band].items()})
     return scalars
 

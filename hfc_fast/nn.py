@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hfc_fast.errors import InputError
+from hfc_fast.bands import BANDS, check_choice
 from hfc_fast.frequency import frequency_split
 from hfc_fast.radius import as_radii
 
@@ -27,8 +27,7 @@ class FrequencyFilter(nn.Module):
 
     def __init__(self, radius, keep: str = "low", *, inclusive: bool = False) -> None:
         super().__init__()
-        if keep not in ("low", "high"):
-            raise InputError(f"keep must be 'low' or 'high', got {keep!r}")
+        check_choice(keep, BANDS, "keep")
         radii, scalar = as_radii(radius)
         self.radius = radii[0] if scalar else radii
         self.keep = keep

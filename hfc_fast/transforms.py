@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import torch
 
+from hfc_fast.bands import HIGH, LOW, MAX, NORMALIZATIONS, check_choice
 from hfc_fast.errors import InputError
 from hfc_fast.frequency import frequency_split
 from hfc_fast.radius import as_radii
 
 __all__ = ["HighPass", "LowPass", "normalize_by_max"]
-
-_NORMALIZE = (None, "max")
 
 
 def normalize_by_max(x: torch.Tensor, *, image_dims: int = 3) -> torch.Tensor:
@@ -34,14 +33,13 @@ def normalize_by_max(x: torch.Tensor, *, image_dims: int = 3) -> torch.Tensor:
 
 
 class _BandTransform:
-    keep = "low"
+    keep = LOW
 
     def __init__(self, radius: float, *, normalize: str | None = None, inclusive: bool = False) -> None:
         radii, scalar = as_radii(radius)
         if not scalar:
             raise InputError(f"radius must be a single number for a transform, got {radius!r}")
-        if normalize not in _NORMALIZE:
-            raise InputError(f"normalize must be None or 'max', got {normalize!r}")
+        check_choice(normalize, NORMALIZATIONS, "normalize")
         self.radius = radii[0]
         self.normalize = normalize
         self.inclusive = inclusive
@@ -51,8 +49,8 @@ class _BandTransform:
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise InputError(f"x must be a (C, H, W) or (B, C, H, W) tensor, got {shape}")
         low, high = frequency_split(x, self.radius, inclusive=self.inclusive)
-        out = low if self.keep == "low" else high
-        return normalize_by_max(out) if self.normalize == "max" else out
+        out = low if self.keep == LOW else high
+        return normalize_by_max(out) if self.normalize == MAX else out
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(radius={self.radius}, normalize={self.normalize!r})"
@@ -61,10 +59,10 @@ class _BandTransform:
 class LowPass(_BandTransform):
     """The low-frequency component (LFC) of an image at ``radius``."""
 
-    keep = "low"
+    keep = LOW
 
 
 class HighPass(_BandTransform):
     """The high-frequency component (HFC) of an image at ``radius``."""
 
-    keep = "high"
+    keep = HIGH

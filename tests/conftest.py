@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import hfc_fast
+from hfc_fast import _ext
 
 
 def pytest_report_header(config):
@@ -37,8 +38,21 @@ def device(request):
     return request.param
 
 
+def pytest_sessionstart(session):
+    """A ``_C`` that was built (its build record is there) but does not load fails the run, whatever the
+    environment says: otherwise every ``compiled`` test would skip and the suite pass on the references alone.
+    Only ``HFC_FAST_BACKEND=reference``, the explicit choice of the references, runs without it."""
+    if _ext.BUILD_RECORD.exists() and not _ext.LOADED and not _ext._FORCED_REFERENCE:
+        pytest.exit(f"hfc_fast._C was built ({_ext.BUILD_RECORD.name} is there) but is not in use: "
+                    f"{hfc_fast.backend_info()['reason']}. Rebuild ({_ext.rebuild_command()}) or set "
+                    "HFC_FAST_BACKEND=reference to test the references alone.", returncode=1)
+
+
 def pytest_collection_modifyitems(config, items):
     skip_cuda = pytest.mark.skip(reason="needs a CUDA device")
+    skip_compiled = pytest.mark.skip(reason=f"hfc_fast._C is not in use ({hfc_fast.backend_info()['reason']})")
     for item in items:
         if "cuda" in item.keywords and not torch.cuda.is_available():
             item.add_marker(skip_cuda)
+        if "compiled" in item.keywords and not _ext.LOADED:
+            item.add_marker(skip_compiled)

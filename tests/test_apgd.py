@@ -199,7 +199,7 @@ class Quantised(nn.Module):
 
 
 def test_masking_checks_pass_an_honest_model_and_fail_a_masked_one(trained):
-    from hfc_fast.experiments.core.analyses import masking_checks
+    from hfc_fast.experiments.commands.robustness import masking_checks
 
     model, x, y = trained
     batches = [(x, y)]

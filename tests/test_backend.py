@@ -47,7 +47,7 @@ def test_reference_backend_can_be_forced_without_a_warning():
     assert out.stderr == ""
 
 
-@pytest.mark.skipif(not _ext.LOADED, reason="needs the compiled operators")
+@pytest.mark.compiled
 def test_a_loading_build_imports_without_a_warning():
     subprocess.run([sys.executable, "-W", "error::UserWarning", "-c", "import hfc_fast"],
                    env=_env(), capture_output=True, text=True, check=True)

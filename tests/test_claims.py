@@ -126,3 +126,37 @@ def test_bad_claims_options_are_named(capsys):
     assert "--only" in capsys.readouterr().err
     assert hfc(["claims", "--seeds", "0"]) == 2
     assert "--seeds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("budget", ["quick", "full"])
+def test_each_claims_settings_are_what_its_command_line_parses_to(budget, tmp_path):
+    """A sub-run's settings are Python values checked by its command's own option rules, and equal to what
+    parsing the logged command line gives: no argument string is built and parsed again."""
+    import argparse
+
+    from hfc_fast.experiments.core.options import Options, Parser
+
+    args = argparse.Namespace(budget=budget, seeds=2, out=tmp_path, dataset="fashion-mnist", device="cpu",
+                              model="small_cnn", data_root=tmp_path / "data", image_size=32, no_progress=True)
+    for command, claim in claims_module.CLAIMS.items():
+        settings = claims_module.sub_settings(command, args)
+        options = Options(Parser(prog=f"hfc {command}"))
+        claim.module.add_arguments(options)
+        typed = vars(options.namespace(settings))
+        line = claims_module.command_line(command, settings).split()[2:]
+        assert typed == vars(options.parser.parse_args(line)), command
+        assert typed["out"] == tmp_path / command and typed["seeds"] == (10 if command == "implicit-bias" else 2)
+
+
+def test_a_claims_setting_its_command_lacks_or_a_bad_value_is_refused():
+    from hfc_fast.experiments.core.options import Options, Parser
+
+    options = Options(Parser(prog="hfc robustness"))
+    claims_module.CLAIMS["robustness"].module.add_arguments(options)
+    with pytest.raises(ValueError, match="hfc robustness has no option --no-such"):
+        options.namespace({"no_such": 1})
+    with pytest.raises(ValueError, match="--attack-images must be an integer >= 1, got 0"):
+        options.namespace({"attack_images": 0})
+    with pytest.raises(ValueError, match="--rhos has a repeated number"):
+        options.namespace({"rhos": [1.0, 1]})
+    assert options.namespace({"rhos": [1, 0.5]}).rhos == [0.5, 1.0]

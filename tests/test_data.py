@@ -136,11 +136,13 @@ def test_shuffled_labels_are_a_seeded_permutation():
 def test_band_views():
     x = torch.rand(4, 3, 16, 16)
     low, high = frequency_split_reference(x, 4.0)
-    torch.testing.assert_close(band_view(x, "lfc", 4, normalize=False), low, atol=1e-5, rtol=0)
+    torch.testing.assert_close(band_view(x, "lfc", 4, normalize=None), low, atol=1e-5, rtol=0)
     normalized = band_view(x, "hfc", 4)
     expected = high / high.flatten(1).amax(1).view(-1, 1, 1, 1)
     torch.testing.assert_close(normalized, expected, atol=1e-5, rtol=1e-5)
     assert band_view(x, "original", 4) is x
-    with pytest.raises(ValueError, match="band must be one of"):
+    with pytest.raises(ValueError, match="band must be one of 'original', 'lfc', 'hfc', got 'mid'"):
         band_view(x, "mid", 4)
+    with pytest.raises(ValueError, match="normalize must be one of None, 'max', got True"):
+        band_view(x, "lfc", 4, normalize=True)
 

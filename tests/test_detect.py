@@ -15,16 +15,16 @@ pytest.importorskip("pycocotools")
 pytest.importorskip("torchvision")
 
 from hfc_fast import frequency_split_reference  # noqa: E402
-from hfc_fast.data.coco import CocoDetection  # noqa: E402
-from hfc_fast.experiments.cli import main as hfc  # noqa: E402
-from hfc_fast.experiments.commands import detect as detect_module  # noqa: E402
-from hfc_fast.experiments.core.coco_metrics import (  # noqa: E402
+from hfc_fast.coco_metrics import (  # noqa: E402
     coco_evaluate,
     compare_images,
     ground_truth_pairs,
     load_ground_truth,
     per_image_ap,
 )
+from hfc_fast.data.coco import CocoDetection  # noqa: E402
+from hfc_fast.experiments.cli import main as hfc  # noqa: E402
+from hfc_fast.experiments.commands import detect as detect_module  # noqa: E402
 from hfc_fast.experiments.core.detectors import build_detector  # noqa: E402
 
 from coco_synthetic import write_coco  # noqa: E402
@@ -119,7 +119,7 @@ def _weights(tmp_path):
 
 
 def _detect_args(coco, weights, out, *extra):
-    return ["detect", "--images", str(coco[0]), "--annotations", str(coco[1]), "--model", SMALL, "--weights",
+    return ["detect", "--image-dir", str(coco[0]), "--annotations", str(coco[1]), "--model", SMALL, "--weights",
             str(weights), "--num-classes", "6", "--radii", "8,16", "--batch-size", "3", *SIZES, "--out", str(out),
             "--no-progress", *extra]
 
@@ -191,7 +191,7 @@ def test_sharded_run_equals_one_process(tmp_path, coco):
 
 
 def test_detect_train_then_evaluate_and_resume(tmp_path, coco):
-    base = ["detect", "train", "--images", str(coco[0]), "--annotations", str(coco[1]), "--model", SMALL,
+    base = ["detect", "train", "--image-dir", str(coco[0]), "--annotations", str(coco[1]), "--model", SMALL,
             "--batch-size", "4", "--lr", "0.01", *SIZES, "--no-progress"]
     whole = tmp_path / "whole"
     assert hfc([*base, "--epochs", "2", "--out", str(whole)]) == 0
@@ -209,7 +209,7 @@ def test_detect_train_then_evaluate_and_resume(tmp_path, coco):
 
     # the checkpoint names its model and classes, so hfc detect needs only --weights
     out = tmp_path / "eval"
-    args = ["detect", "--images", str(coco[0]), "--annotations", str(coco[1]), "--weights",
+    args = ["detect", "--image-dir", str(coco[0]), "--annotations", str(coco[1]), "--weights",
             str(whole / "checkpoints" / "last.pt"), "--radii", "8", "--out", str(out), "--no-progress"]
     assert hfc(args) == 0
     assert set(json.loads((out / "results.json").read_text())["stats"]) == {"original", "lfc-r8", "hfc-r8"}
@@ -238,7 +238,7 @@ def test_bad_detect_options_are_named(tmp_path, coco, capsys, change, message):
     (["--model", "resnet50"], "torchvision detection builder"),
 ])
 def test_bad_detect_train_options_are_named(tmp_path, coco, capsys, extra, message):
-    args = ["detect", "train", "--images", str(coco[0]), "--annotations", str(coco[1]), "--model", SMALL,
+    args = ["detect", "train", "--image-dir", str(coco[0]), "--annotations", str(coco[1]), "--model", SMALL,
             *SIZES, "--out", str(tmp_path / "out"), "--no-progress"]
     assert hfc(args + extra) == 2
     assert message in capsys.readouterr().err

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 import hfc_fast
-from hfc_fast import _ext
 from hfc_fast.fourier import (
     band_noise,
     band_noise_profile,
@@ -23,7 +22,6 @@ from hfc_fast.fourier_perturb import fourier_signs
 
 from attack_models import linear_problem, train_tiny_cnn
 
-COMPILED = pytest.mark.skipif(not _ext.LOADED, reason="hfc_fast._C is not built")
 SIZES = [(8, 8), (7, 6), (5, 9), (12, 12)]
 
 

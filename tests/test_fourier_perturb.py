@@ -9,11 +9,11 @@ import math
 import pytest
 import torch
 
-from hfc_fast import _ext
 from hfc_fast.fourier import heat_map_frequencies
 from hfc_fast.fourier_perturb import fourier_basis, fourier_perturb, fourier_perturb_reference, fourier_signs
 
-COMPILED = pytest.mark.skipif(not _ext.LOADED, reason="hfc_fast._C is not built")
+from op_contract import OpContract
+
 SIZES = [(8, 8), (7, 6), (5, 9), (12, 12)]
 
 
@@ -39,6 +39,7 @@ def test_bases_are_real_orthonormal_and_the_spike_images(h, w):
         torch.testing.assert_close(fourier_basis(h, w, -ky, -kx), fourier_basis(h, w, ky, kx), atol=1e-12, rtol=0)
 
 
+@pytest.mark.compiled
 @pytest.mark.parametrize("shape", [(3, 2, 8, 8), (2, 3, 7, 10), (1, 1, 28, 28)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_the_compiled_perturbation_equals_the_reference(shape, dtype, device):
@@ -81,7 +82,7 @@ def test_clipping_and_bad_perturbation_input():
         fourier_perturb(x, torch.tensor([[0, 1]]), 1.0, out=x)
 
 
-@COMPILED
+@pytest.mark.compiled
 def test_opcheck():
     x = torch.rand(2, 2, 6, 7)
     torch.library.opcheck(torch.ops.hfc_fast.fourier_perturb.default, (x, torch.tensor([[1, 2], [0, 3]]), 1.0, 3, 0,
@@ -97,3 +98,41 @@ def test_cuda_matches_the_reference(shape):
     fast = fourier_perturb(x.cuda(), freqs.cuda(), 1.5, seed=4, image_offset=3).cpu()
     torch.testing.assert_close(fast, fourier_perturb_reference(x, freqs, 1.5, seed=4, image_offset=3), atol=1e-6,
                                rtol=0)
+
+
+class TestContract(OpContract):
+    """fourier_perturb's share of the one op-test template (tests/op_contract.py)."""
+
+    compiles_only_as_an_op = True  # the reference builds each basis from the frequency's values
+
+    bad = (("an integer image", lambda i: [i[0].to(torch.int32), *i[1:]], TypeError, "floating-point"),
+           ("float frequencies", lambda i: [i[0], i[1].double(), *i[2:]], TypeError, "int64"),
+           ("frequencies of the wrong shape", lambda i: [i[0], i[1][:, :1], *i[2:]], ValueError, r"\(K, 2\)"),
+           ("a negative eps", lambda i: [i[0], i[1], -1.0, *i[3:]], ValueError, "eps"),
+           ("a negative seed", lambda i: [*i[:3], -1, *i[4:]], ValueError, "seed"))
+
+    def inputs(self, device, dtype):
+        x = torch.rand(3, 2, 7, 8, device=device, dtype=dtype)
+        freqs = heat_map_frequencies(7, 8)[torch.randperm(len(heat_map_frequencies(7, 8)))[:5]].to(device)
+        return x, freqs, float(torch.rand(()) * 3), int(torch.randint(0, 1000, ())), 20, 0.0, 1.0
+
+    def fast(self, *args):
+        return fourier_perturb(*args)
+
+    def reference(self, *args):
+        return fourier_perturb_reference(*args)
+
+    def calls(self, x, freqs, eps, seed, offset, lo, hi):
+        out = torch.empty(len(freqs) * len(x), *x.shape[1:], dtype=x.dtype)
+        return [(torch.ops.hfc_fast.fourier_perturb.default, (x, freqs, eps, seed, offset, lo, hi), {}),
+                (torch.ops.hfc_fast.fourier_perturb.out, (x, freqs, eps, seed, offset, lo, hi), {"out": out})]
+
+    def out(self, *args):
+        x, freqs = args[:2]
+        out = torch.empty(len(freqs) * len(x), *x.shape[1:], dtype=x.dtype, device=x.device)
+        return (out,), lambda: fourier_perturb(*args, out=out)
+
+    def alias(self, *args):
+        x, freqs = args[:2]
+        big = torch.empty(len(freqs) * len(x), *x.shape[1:], dtype=x.dtype, device=x.device)
+        return fourier_perturb(big[:len(x)], freqs, *args[2:], out=big)

@@ -6,11 +6,9 @@ import pytest
 import torch
 
 import hfc_fast
-from hfc_fast import _ext
 
 from naive import split as naive_split
-
-COMPILED = pytest.mark.skipif(not _ext.LOADED, reason="hfc_fast._C is not built")
+from op_contract import OpContract
 
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5, torch.float16: 2e-2, torch.bfloat16: 6e-2}
 
@@ -128,7 +126,7 @@ def test_every_output_element_is_written_and_sums_to_x(device):
         torch.testing.assert_close(low + high, x.expand_as(low), atol=1e-5, rtol=0)
 
 
-@COMPILED
+@pytest.mark.compiled
 @pytest.mark.parametrize("shape", [(3, 2, 32, 32), (2, 19, 26), (1, 1, 112, 100)])
 def test_compiled_matches_reference(shape, device):
     x = torch.randn(shape, device=device)
@@ -170,7 +168,7 @@ def test_out_errors():
         hfc_fast.frequency_split(x.requires_grad_(), [1, 2], out=(good, good.clone()))
 
 
-@COMPILED
+@pytest.mark.compiled
 def test_out_opcheck():
     x = torch.randn(2, 3, 10, 10)
     low, high = torch.empty(2, 2, 3, 10, 10), torch.empty(2, 2, 3, 10, 10)
@@ -210,7 +208,7 @@ def test_gradient_matches_reference_gradient():
     torch.testing.assert_close(grad, grad_ref, atol=1e-10, rtol=0)
 
 
-@COMPILED
+@pytest.mark.compiled
 def test_opcheck():
     for shape in [(2, 3, 12, 12), (1, 1, 100, 100)]:
         x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
@@ -232,7 +230,7 @@ def test_torch_compile_fullgraph(device):
 # bad input to the public function: tests/test_bad_input.py
 
 
-@COMPILED
+@pytest.mark.compiled
 def test_compiled_op_checks_its_own_arguments():
     with pytest.raises(ValueError, match="radius must be non-negative"):
         torch.ops.hfc_fast.frequency_split(torch.ones(4, 4), [-1.0], False)
@@ -325,7 +323,7 @@ def test_autograd_sees_the_out_write(device):
         y.sum().backward()
 
 
-@COMPILED
+@pytest.mark.compiled
 def test_the_compiled_out_op_checks_aliasing_itself():
     x = torch.rand(2, 16, 16)
     with pytest.raises(ValueError, match="out low shares memory with x"):
@@ -339,3 +337,34 @@ def test_numpy_image_in_hwc_layout_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         hfc_fast.frequency_split(np.random.rand(3, 32, 32), 4)  # channels first: no warning
+
+
+class TestContract(OpContract):
+    """frequency_split's share of the one op-test template (tests/op_contract.py)."""
+
+    grad_inputs = (0,)
+    bad = (("an integer image", lambda i: [i[0].to(torch.int32), i[1]], TypeError, "floating-point"),
+           ("a negative radius", lambda i: [i[0], [2.0, -1.0]], ValueError, "non-negative"),
+           ("a vector, not an image", lambda i: [i[0].flatten(), i[1]], ValueError, "at least 2 dimensions"))
+
+    def inputs(self, device, dtype):
+        return torch.rand(2, 3, 12, 10, device=device, dtype=dtype), [2.0, 4.5]
+
+    def fast(self, x, radii):
+        return hfc_fast.frequency_split(x, radii)
+
+    def reference(self, x, radii):
+        return hfc_fast.frequency_split_reference(x, radii)
+
+    def calls(self, x, radii):
+        low, high = (torch.empty(len(radii), *x.shape, dtype=x.dtype) for _ in range(2))
+        return [(torch.ops.hfc_fast.frequency_split.default, (x, list(radii), False), {}),
+                (torch.ops.hfc_fast.frequency_split.out, (x, list(radii), False), {"low": low, "high": high})]
+
+    def out(self, x, radii):
+        low, high = (torch.empty(len(radii), *x.shape, dtype=x.dtype, device=x.device) for _ in range(2))
+        return (low, high), lambda: hfc_fast.frequency_split(x, radii, out=(low, high))
+
+    def alias(self, x, radii):
+        low = torch.empty(len(radii), *x.shape, dtype=x.dtype, device=x.device)
+        return hfc_fast.frequency_split(x, radii, out=(low, low))

@@ -28,7 +28,11 @@ def _modules() -> dict[str, Path]:
 
 
 MODULES = _modules()
-COMPOSER = "hfc_fast.experiments.commands.claims"  # the one command built from other commands
+COMMANDS = "hfc_fast.experiments.commands."
+CORE = "hfc_fast.experiments.core."
+# The commands built from others: claims runs the claims' commands as sub-runs; demo, the quick main job,
+# takes Table 2's, Fig 2's and Fig 7's pieces from their experiments' modules.
+COMPOSERS = {f"{COMMANDS}claims", f"{COMMANDS}demo"}
 COMPILED = {"hfc_fast._C"}  # the extension: a module of its own, never a source of imports
 
 
@@ -90,10 +94,18 @@ def test_layers_import_only_downwards():
         if name.startswith("hfc_fast.experiments.commands."):
             others = [i for i in imports
                       if i.startswith(("hfc_fast.experiments.commands.", "hfc_fast.experiments.cli"))]
-            if name == COMPOSER:  # runs the claims' commands as sub-runs: commands only, never the CLI
+            if name in COMPOSERS:  # commands only, never the CLI
                 assert not any(i.startswith("hfc_fast.experiments.cli") for i in others), others
             else:
                 assert not others, f"command {name} imports {others}"
+
+
+def test_no_module_of_core_serves_only_one_command():
+    """``core/`` holds what several commands share; what one experiment needs lives in its command module."""
+    for name in (n for n in MODULES if n.startswith(CORE)):
+        users = {u for u, imports in GRAPH.items() if name in imports}
+        if users and all(u.startswith(COMMANDS) for u in users):
+            assert len(users) > 1, f"{name} serves only {users}: move it into that command"
 
 
 def test_every_command_module_is_registered_and_short():
@@ -129,3 +141,67 @@ def test_markdown_table_refuses_a_row_of_the_wrong_width():
     assert markdown_table(["a", "b"], [[1, 0.5]]) == ["| a | b |", "|---|---|", "| 1 | 0.500 |"]
     with pytest.raises(ValueError, match="3 cells for 2 columns"):
         markdown_table(["a", "b"], [[1, 2, 3]])
+
+
+def _imported_names(path: Path) -> list[tuple[str, str]]:
+    """(module, name) for every ``from hfc_fast... import name`` in ``path``, anywhere in it."""
+    return [(node.module, a.name) for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+            and node.module.split(".")[0] == "hfc_fast" for a in node.names]
+
+
+def test_the_name_check_catches_a_name_a_module_lacks(tmp_path):
+    script = tmp_path / "s.py"
+    script.write_text("def f():\n    from hfc_fast.fourier import no_such_name\n")
+    assert _missing_names(script) == ["hfc_fast.fourier.no_such_name"]
+
+
+def _missing_names(path: Path) -> list[str]:
+    import importlib
+
+    missing = []
+    for module, name in _imported_names(path):
+        mod = importlib.import_module(module)
+        if not hasattr(mod, name) and f"{module}.{name}" not in MODULES:
+            missing.append(f"{module}.{name}")
+    return missing
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE.parent / "benchmarks").glob("*.py")), ids=lambda p: p.name)
+def test_benchmarks_import_only_names_the_library_has(path):
+    """The benchmarks run only on the GPU machine or in CI's dry run; a name moved in the library
+    must not first show there."""
+    assert _missing_names(path) == []
+
+
+def _literals(tree) -> list:
+    """Every tuple or list literal of constants in a module, as a Python value."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Tuple | ast.List) and node.elts and all(isinstance(e, ast.Constant)
+                                                                         for e in node.elts):
+            found.append(tuple(e.value for e in node.elts))
+    return found
+
+
+# a vocabulary, its one home, and the literal that would be a second copy of it
+SAID_ONCE = [
+    ("hfc_fast.bands", ("lfc", "hfc")), ("hfc_fast.bands", ("low", "high")),
+    ("hfc_fast.bands", ("original", "lfc", "hfc")), ("hfc_fast.radius", (4, 8, 12, 16)),
+    ("hfc_fast.radius", (4.0, 8.0, 12.0, 16.0)),
+    ("hfc_fast.data.cifar", ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                             "truck")),
+]
+
+
+@pytest.mark.parametrize("home, literal", SAID_ONCE, ids=lambda v: str(v)[:24])
+def test_every_vocabulary_is_written_once(home, literal):
+    copies = [name for name, path in MODULES.items() if name != home
+              and literal in _literals(ast.parse(path.read_text()))]
+    assert not copies, f"{literal} is written again in {copies}; import it from {home}"
+
+
+def test_each_option_is_defined_once():
+    """One definition per shared option: ``--checkpoint`` lives in model_sources (with ``type=Path``)."""
+    defining = [name for name, path in MODULES.items() if '"--checkpoint"' in path.read_text()]
+    assert defining == ["hfc_fast.experiments.core.model_sources"], defining

@@ -22,7 +22,7 @@ def test_frequency_filter_in_a_model_trains():
 
 
 def test_frequency_filter_errors():
-    with pytest.raises(ValueError, match="keep must be 'low' or 'high'"):
+    with pytest.raises(ValueError, match="keep must be one of 'low', 'high'"):
         hfc_fast.FrequencyFilter(4, keep="band")
     with pytest.raises(ValueError, match="radius must be non-negative"):
         hfc_fast.FrequencyFilter(-4)
@@ -49,7 +49,7 @@ def test_normalize_by_max_keeps_sign_and_skips_non_positive_images():
 
 
 def test_transform_errors():
-    with pytest.raises(ValueError, match="normalize must be None or 'max'"):
+    with pytest.raises(ValueError, match="normalize must be one of None, 'max'"):
         hfc_fast.LowPass(4, normalize="std")
     with pytest.raises(ValueError, match="radius must be a single number"):
         hfc_fast.HighPass([4, 8])

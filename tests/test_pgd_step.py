@@ -6,11 +6,9 @@ import pytest
 import torch
 
 import hfc_fast
-from hfc_fast import _ext
 
 from naive import pgd_step as naive_step
-
-COMPILED = pytest.mark.skipif(not _ext.LOADED, reason="hfc_fast._C is not built")
+from op_contract import OpContract
 
 
 def _inputs(shape, device, dtype=torch.float32):
@@ -79,6 +77,7 @@ def test_channels_last_per_sample_in_place(device):
     np.testing.assert_allclose(x.cpu().numpy(), expected, atol=1e-7)
 
 
+@pytest.mark.compiled
 def test_compiled_matches_reference():
     x, g, x0 = _inputs((16, 3, 8, 8), "cpu")
     y = x.clone()
@@ -87,7 +86,7 @@ def test_compiled_matches_reference():
     torch.testing.assert_close(x, y, atol=1e-7, rtol=0)
 
 
-@COMPILED
+@pytest.mark.compiled
 def test_opcheck():
     x, g, x0 = _inputs((4, 3, 4, 4), "cpu")
     torch.library.opcheck(torch.ops.hfc_fast.pgd_step_.default, (x, g, x0, None, None, 0.03, 0.01, 0.0, 1.0))
@@ -130,7 +129,7 @@ def test_bad_input():
         hfc_fast.pgd_step_(x, g, x0, float("nan"), 0.01)
 
 
-@COMPILED
+@pytest.mark.compiled
 def test_compiled_op_checks_its_own_arguments():
     x, g, x0 = _inputs((4, 3, 4, 4), "cpu")
     with pytest.raises(ValueError, match="grad must have the shape"):
@@ -174,7 +173,7 @@ def test_autograd_sees_the_step_through_a_channels_last_view():
         y.sum().backward()
 
 
-@COMPILED
+@pytest.mark.compiled
 def test_partly_overlapping_x_adv_is_refused_and_the_same_tensor_allowed():
     buf = torch.rand(10, 8)
     with pytest.raises(ValueError, match="x_adv shares memory with grad"):
@@ -195,3 +194,26 @@ def test_per_sample_eps_must_be_finite_and_non_negative(bad, match, device):
     for step in (hfc_fast.pgd_step_, hfc_fast.pgd_step_reference_):
         with pytest.raises(ValueError, match=match):
             step(x.clone(), torch.randn_like(x), x.clone(), eps, 0.01)
+
+
+class TestContract(OpContract):
+    """pgd_step_'s share of the one op-test template (tests/op_contract.py); in place, so not differentiable."""
+
+    bad = (("an integer iterate", lambda i: [i[0].to(torch.int32), *i[1:]], TypeError, "floating-point"),
+           ("a gradient of another shape", lambda i: [i[0], i[1][:1], *i[2:]], ValueError, "shape"),
+           ("a negative radius", lambda i: [*i[:3], -0.1, *i[4:]], ValueError, "eps"),
+           ("lo above hi", lambda i: [*i[:5], 1.0, 0.0], ValueError, "lo must not exceed hi"))
+
+    def inputs(self, device, dtype):
+        x0 = torch.rand(4, 3, 6, 5, device=device, dtype=dtype)
+        x = (x0 + 0.05 * torch.randn_like(x0)).clamp(0, 1)
+        return x, torch.randn_like(x0), x0, 0.03, torch.rand(4, device=device, dtype=dtype) * 0.02, 0.0, 1.0
+
+    def fast(self, x, g, x0, eps, alpha, lo, hi):
+        return hfc_fast.pgd_step_(x, g, x0, eps, alpha, lo, hi)
+
+    def reference(self, x, g, x0, eps, alpha, lo, hi):
+        return hfc_fast.pgd_step_reference_(x, g, x0, eps, alpha, lo, hi)
+
+    def calls(self, x, g, x0, eps, alpha, lo, hi):
+        return [(torch.ops.hfc_fast.pgd_step_.default, (x, g, x0, None, alpha, eps, 0.0, lo, hi), {})]

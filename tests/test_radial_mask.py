@@ -5,9 +5,9 @@ import pytest
 import torch
 
 import hfc_fast
-from hfc_fast import _ext
 
 from naive import loop_mask
+from op_contract import OpContract
 
 
 @pytest.mark.parametrize("h,w", [(8, 8), (7, 10), (32, 32), (1, 5)])
@@ -34,7 +34,7 @@ def test_radial_mask_dtypes_and_errors():
         hfc_fast.radial_mask(4, 4, -2)
 
 
-@pytest.mark.skipif(not _ext.LOADED, reason="hfc_fast._C is not built")
+@pytest.mark.compiled
 def test_compiled_fill_checks_the_radius():
     out = torch.empty(4, 4)
     for bad, match in ((-1.0, "non-negative"), (float("nan"), "NaN")):
@@ -42,7 +42,7 @@ def test_compiled_fill_checks_the_radius():
             torch.ops.hfc_fast.radial_mask_fill_(out, bad, False, True)
 
 
-@pytest.mark.skipif(not _ext.LOADED, reason="hfc_fast._C is not built")
+@pytest.mark.compiled
 def test_opcheck():
     torch.library.opcheck(torch.ops.hfc_fast.radial_mask_fill_.default, (torch.empty(9, 12), 3.5, False, True))
 
@@ -52,3 +52,25 @@ def test_opcheck():
 def test_cuda_matches_the_reference(h, w, radius):
     torch.testing.assert_close(hfc_fast.radial_mask(h, w, radius, device="cuda").cpu(),
                                hfc_fast.radial_mask_reference(h, w, radius))
+
+
+class TestContract(OpContract):
+    """radial_mask's share of the one op-test template (tests/op_contract.py): a mask from sizes, not
+    differentiable."""
+
+    bad = (("a negative radius", lambda i: [i[0], i[1], -2.0], ValueError, "non-negative"),
+           ("a NaN radius", lambda i: [i[0], i[1], float("nan")], ValueError, "NaN"))
+
+    def inputs(self, device, dtype):
+        return int(torch.randint(1, 20, ())), int(torch.randint(1, 20, ())), float(torch.rand(()) * 12), dtype, \
+            device
+
+    def fast(self, h, w, radius, dtype=torch.float32, device="cpu"):
+        return hfc_fast.radial_mask(h, w, radius, dtype=dtype, device=device)
+
+    def reference(self, h, w, radius, dtype=torch.float32, device="cpu"):
+        return hfc_fast.frequency.radial_mask_reference(h, w, radius, dtype=dtype, device=device)
+
+    def calls(self, h, w, radius, dtype=torch.float32, device="cpu"):
+        return [(torch.ops.hfc_fast.radial_mask_fill_.default, (torch.empty(h, w, dtype=dtype), radius, False, True),
+                 {})]

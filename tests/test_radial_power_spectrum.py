@@ -6,11 +6,9 @@ import pytest
 import torch
 
 import hfc_fast
-from hfc_fast import _ext
 
 from naive import radial_power
-
-COMPILED = pytest.mark.skipif(not _ext.LOADED, reason="hfc_fast._C is not built")
+from op_contract import OpContract
 
 
 @pytest.mark.parametrize("shape", [(2, 3, 8, 8), (1, 7, 10), (3, 5, 5), (2, 1, 3), (4, 16, 9)])
@@ -46,7 +44,7 @@ def test_gradcheck():
     assert torch.autograd.gradcheck(hfc_fast.radial_power_spectrum, (x,))
 
 
-@COMPILED
+@pytest.mark.compiled
 def test_opcheck():
     x = torch.randn(2, 6, 6, dtype=torch.float64, requires_grad=True)
     torch.library.opcheck(torch.ops.hfc_fast.radial_power_spectrum.default, (x,))
@@ -115,3 +113,23 @@ def test_an_empty_batch_gives_an_empty_result(shape, device):
     for fn in (hfc_fast.radial_power_spectrum, hfc_fast.radial_power_spectrum_reference):
         out = fn(x)
         assert out.shape == (*shape[:-2], hfc_fast.radial_bin_count(*shape[-2:]))
+
+
+class TestContract(OpContract):
+    """radial_power_spectrum's share of the one op-test template (tests/op_contract.py)."""
+
+    grad_inputs = (0,)
+    bad = (("an integer image", lambda i: [i[0].to(torch.int32)], TypeError, "floating-point"),
+           ("a vector, not an image", lambda i: [i[0].flatten()], ValueError, "at least 2 dimensions"))
+
+    def inputs(self, device, dtype):
+        return (torch.randn(2, 3, 9, 12, device=device, dtype=dtype),)
+
+    def fast(self, x):
+        return hfc_fast.radial_power_spectrum(x)
+
+    def reference(self, x):
+        return hfc_fast.spectrum.radial_power_spectrum_reference(x)
+
+    def calls(self, x):
+        return [(torch.ops.hfc_fast.radial_power_spectrum.default, (x,), {})]

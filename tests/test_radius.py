@@ -9,7 +9,6 @@ import pytest
 import torch
 
 import hfc_fast
-from hfc_fast import _ext
 from hfc_fast.attacks import BandProjection
 from hfc_fast.radius import as_radii, check_fits, frequency_grid, radius_key, scaled_radii
 
@@ -39,14 +38,14 @@ def test_every_op_refuses_what_the_rule_refuses(r, error, match):
             call()
 
 
-@pytest.mark.skipif(not _ext.LOADED, reason="needs the compiled operators")
+@pytest.mark.compiled
 @pytest.mark.parametrize("r", [v for v, _, _ in OP_REFUSES])
 def test_the_compiled_check_is_the_same_rule(r):
     with pytest.raises(ValueError, match="radius"):
         torch.ops.hfc_fast.frequency_split(torch.rand(2, 9, 8), [4.0, r], False)
 
 
-@pytest.mark.skipif(not _ext.LOADED, reason="needs the compiled operators")
+@pytest.mark.compiled
 @pytest.mark.parametrize("r", OP_ACCEPTS)
 def test_the_compiled_op_takes_every_radius_of_the_rule(r):
     x = torch.rand(2, 9, 8, dtype=torch.float64)

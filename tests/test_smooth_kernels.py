@@ -7,11 +7,9 @@ import torch
 from torch import nn
 
 import hfc_fast
-from hfc_fast import _ext
 
 from naive import smooth as naive_smooth
-
-COMPILED = pytest.mark.skipif(not _ext.LOADED, reason="hfc_fast._C is not built")
+from op_contract import OpContract
 
 
 @pytest.mark.parametrize(
@@ -70,7 +68,7 @@ def test_gradcheck(shape):
     assert torch.autograd.gradgradcheck(lambda t: hfc_fast.smooth_kernels(t, 0.4), (w,))
 
 
-@COMPILED
+@pytest.mark.compiled
 def test_opcheck():
     w = torch.randn(3, 2, 3, 3, dtype=torch.float64, requires_grad=True)
     torch.library.opcheck(torch.ops.hfc_fast.smooth_kernels.default, (w, 0.5))
@@ -87,7 +85,7 @@ def test_torch_compile_fullgraph():
 # bad input to the public function: tests/test_bad_input.py
 
 
-@COMPILED
+@pytest.mark.compiled
 def test_compiled_op_checks_its_own_arguments():
     with pytest.raises(ValueError, match="weight must be 4-D"):
         torch.ops.hfc_fast.smooth_kernels(torch.randn(3, 3), 0.1)
@@ -130,3 +128,25 @@ def test_cuda_matches_the_reference_forward_and_backward(shape):
     torch.testing.assert_close(hfc_fast.smooth_kernels(w.cuda(), 0.3).cpu(), hfc_fast.smooth_kernels_reference(w, 0.3))
     torch.testing.assert_close(torch.ops.hfc_fast.smooth_kernels_backward(g.cuda(), 0.3).cpu(),
                                torch.ops.hfc_fast.smooth_kernels_backward(g, 0.3))
+
+
+class TestContract(OpContract):
+    """smooth_kernels' share of the one op-test template (tests/op_contract.py)."""
+
+    grad_inputs = (0,)
+    bad = (("an integer weight", lambda i: [i[0].to(torch.int64), i[1]], TypeError, "floating-point"),
+           ("a NaN strength", lambda i: [i[0], float("nan")], ValueError, "rho"),
+           ("a vector, not kernels", lambda i: [i[0].flatten(), i[1]], ValueError, "4-D"))
+
+    def inputs(self, device, dtype):
+        return torch.randn(4, 3, 5, 5, device=device, dtype=dtype), float(torch.rand(()) * 2 - 0.5)
+
+    def fast(self, weight, rho):
+        return hfc_fast.smooth_kernels(weight, rho)
+
+    def reference(self, weight, rho):
+        return hfc_fast.smooth_kernels_reference(weight, rho)
+
+    def calls(self, weight, rho):
+        return [(torch.ops.hfc_fast.smooth_kernels.default, (weight, rho), {}),
+                (torch.ops.hfc_fast.smooth_kernels_backward.default, (weight, rho), {})]

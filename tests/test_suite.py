@@ -20,13 +20,9 @@ from hfc_fast import frequency_split_reference
 from hfc_fast.data import FASHION_MNIST_ROOT
 from hfc_fast.data.augment import random_affine
 from hfc_fast.experiments.cli import main as hfc
-from hfc_fast.experiments.core.analyses import (
-    apply_mask,
-    energy_matched_rank,
-    fourier_norms,
-    half_plane_radius,
-    svd_split,
-)
+from hfc_fast.experiments.commands.implicit_bias import fourier_norms
+from hfc_fast.experiments.commands.masks import apply_mask, half_plane_radius
+from hfc_fast.experiments.commands.svd import energy_matched_rank, svd_split
 from hfc_fast.experiments.core.model_sources import load_run
 
 from reports import check_tables, check_verdicts

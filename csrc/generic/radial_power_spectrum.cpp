@@ -1,6 +1,6 @@
 // radial_power_spectrum, device-generic: the real-input FFT, then the per-device
-// bin kernel _radial_bin_power reached through the dispatcher. Registered for
-// the CPU and, in CUDA builds, for CUDA.
+// bin kernel _radial_bin_power reached through the dispatcher. Registered once
+// (CompositeExplicitAutograd) for every device.
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/library.h>
 #include <torch/types.h>
@@ -40,14 +40,10 @@ at::Tensor radial_power_spectrum(const at::Tensor& x) {
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(hfc_fast, CPU, m) {
+// Registered once for every device: the route is ATen calls plus a dispatched op, so the dispatcher picks
+// the FFT and the bin kernel of the tensor's device (autograd and the fake kernel come from Python).
+TORCH_LIBRARY_IMPL(hfc_fast, CompositeExplicitAutograd, m) {
   m.impl("radial_power_spectrum", &radial_power_spectrum);
 }
-
-#ifdef WITH_CUDA
-TORCH_LIBRARY_IMPL(hfc_fast, CUDA, m) {
-  m.impl("radial_power_spectrum", &radial_power_spectrum);
-}
-#endif
 
 }  // namespace hfc

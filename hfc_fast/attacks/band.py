@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from hfc_fast.bands import BANDS, LOW
 from hfc_fast.errors import InputError
 from hfc_fast.frequency import frequency_split
 from hfc_fast.radius import check_fits
-
-BANDS = ("low", "high")
 
 
 class BandProjection:
@@ -34,7 +33,7 @@ class BandProjection:
     def __call__(self, delta: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) perturbation -> its component in the band, same shape."""
         low, high = frequency_split(delta, self.radius)
-        return low if self.kind == "low" else high
+        return low if self.kind == LOW else high
 
     def within(self, delta: torch.Tensor, eps: float) -> torch.Tensor:
         """``P(δ)`` scaled, per image, to ``‖·‖∞ <= eps``: in the band and in the ε-ball."""

@@ -20,6 +20,7 @@ from hfc_fast._model import forward_logits
 from hfc_fast.attacks._inputs import as_values
 from hfc_fast.attacks._model import check_logits
 from hfc_fast.attacks.pgd import pgd
+from hfc_fast.bands import BANDS
 from hfc_fast.evaluation import Counts, MappingAccess, PassSettings, run_pass, settings_from
 from hfc_fast.radius import check_fits, radius_key
 
@@ -27,7 +28,7 @@ __all__ = ["RobustnessSurface", "robustness_surface"]
 
 
 def _bands(radii) -> list[tuple[str, tuple | None]]:
-    return [("full", None)] + [(f"{kind}-r{radius_key(r)}", (kind, r)) for r in radii for kind in ("low", "high")]
+    return [("full", None)] + [(f"{kind}-r{radius_key(r)}", (kind, r)) for r in radii for kind in BANDS]
 
 
 @dataclass(eq=False)

@@ -8,12 +8,18 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from hfc_fast.data.cifar import load_cifar10
+from hfc_fast.data.cifar import CIFAR10_CLASSES, load_cifar10
 from hfc_fast.data.folder import load_image_folder
-from hfc_fast.data.idx import load_fashion_mnist, load_mnist
+from hfc_fast.data.idx import FASHION_MNIST_CLASSES, MNIST_CLASSES, load_fashion_mnist, load_mnist
 from hfc_fast.errors import InputError
 
 DATASETS = ("fashion-mnist", "mnist", "cifar10", "imagefolder")
+CLASS_NAMES = {"fashion-mnist": FASHION_MNIST_CLASSES, "mnist": MNIST_CLASSES, "cifar10": CIFAR10_CLASSES}
+
+
+def class_names(name: str, num_classes: int) -> list[str]:
+    """The class names of data set ``name``; numbers for a data set without fixed names (an image folder)."""
+    return list(CLASS_NAMES.get(name) or (str(i) for i in range(num_classes)))
 
 
 @dataclass

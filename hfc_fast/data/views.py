@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from hfc_fast.errors import InputError
+from hfc_fast.bands import LFC, MAX, NORMALIZATIONS, ORIGINAL, VIEWS, check_choice
 from hfc_fast.frequency import frequency_split
 from hfc_fast.transforms import normalize_by_max
-
-BANDS = ("original", "lfc", "hfc")
 
 
 def shuffle_labels(labels: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -23,16 +21,17 @@ def shuffle_labels(labels: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch
     return labels[permutation], permutation
 
 
-def band_view(x: torch.Tensor, band: str, radius: float, *, normalize: bool = True) -> torch.Tensor:
-    """``x`` (B, C, H, W) itself, or its LFC/HFC at ``radius``.
+def band_view(x: torch.Tensor, band: str, radius: float, *, normalize: str | None = MAX) -> torch.Tensor:
+    """``x`` (B, C, H, W) itself (``band="original"``), or its LFC/HFC view at ``radius``.
 
-    ``normalize`` divides each image by its own maximum, as the paper does for
-    training on LFC or HFC (authors' ``scripts/resnet.py``).
+    ``normalize="max"`` (the default) divides each image by its own maximum, as the paper does for
+    training on LFC or HFC (authors' ``scripts/resnet.py``); ``None`` leaves the view as the split made it.
+    The vocabulary is :mod:`hfc_fast.bands`.
     """
-    if band not in BANDS:
-        raise InputError(f"band must be one of {', '.join(BANDS)}, got {band!r}")
-    if band == "original":
+    check_choice(band, VIEWS, "band")
+    check_choice(normalize, NORMALIZATIONS, "normalize")
+    if band == ORIGINAL:
         return x
     low, high = frequency_split(x, radius)
-    view = low if band == "lfc" else high
-    return normalize_by_max(view) if normalize else view
+    view = low if band == LFC else high
+    return normalize_by_max(view) if normalize == MAX else view

@@ -30,14 +30,16 @@ from hfc_fast.experiments.commands import (
     svd,
     table1,
 )
-from hfc_fast.experiments.core import figures
 from hfc_fast.experiments.core.config import PRESETS, TrainConfig
 from hfc_fast.experiments.core.experiment import resolve_args, run_command
-from hfc_fast.experiments.core.options import Options, Parser, Spec
+from hfc_fast.experiments.core.figures import pyplot
+from hfc_fast.experiments.core.files import save_and_close
+from hfc_fast.experiments.core.options import Options, Parser, Spec, flag
 from hfc_fast.experiments.core.pages import markdown_table
 from hfc_fast.experiments.core.verdicts import VERDICT_WORDS, interval_text, verdict_lines
 
 HELP = "every testable claim of the three works, with several seeds: effect, 95 % CI and verdict on one page"
+VERDICT_COLOURS = {"supported": "tab:green", "contradicted": "tab:red", "inconclusive": "tab:grey"}
 RESUMABLE = ("device", "only")
 
 # the training settings the claims share, per budget: epochs, training and test images
@@ -54,8 +56,8 @@ TRAINING_WORDS = {"epochs": "epochs", "train_limit": "training images", "test_li
 
 @dataclass(frozen=True)
 class Claim:
-    """A claim's command, what it re-tests, and per budget its own options and the training settings that
-    differ from the budget's shared ones."""
+    """A claim's command, what it re-tests, and per budget its own settings (option destination -> value, as
+    parsing would give it) and the training settings that differ from the budget's shared ones."""
 
     module: ModuleType
     title: str
@@ -65,27 +67,27 @@ class Claim:
 
 CLAIMS = {
     "table1": Claim(table1, "Table 1: LFC- vs HFC-trained", training={"full": FEWER}),
-    "bn-lfc": Claim(bn_lfc, "Fig 6: BatchNorm on the LFC", {"quick": ["--paper-radii", "4,12"],
-                                                            "full": ["--paper-radii", "4,12"]},
+    "bn-lfc": Claim(bn_lfc, "Fig 6: BatchNorm on the LFC", {"quick": {"paper_radii": [4.0, 12.0]},
+                                                            "full": {"paper_radii": [4.0, 12.0]}},
                     training={"full": FEWER}),
     "shuffle": Claim(shuffle, "Fig 3: natural vs shuffled labels"),
     "heuristics": Claim(heuristics, "Figs 4–5: batch size, dropout, mixup, BatchNorm, adversarial training",
-                        {"quick": ["--groups", "batch_size,heuristics"],
-                         "full": ["--groups", "batch_size,heuristics"]}),
+                        {"quick": {"groups": ["batch_size", "heuristics"]},
+                         "full": {"groups": ["batch_size", "heuristics"]}}),
     "kernels": Claim(kernels, "Fig 7: adversarial kernels smoother"),
     "robustness": Claim(robustness, "Table 2: smoothing trades accuracy for robustness; stronger attacks",
-                        {"quick": ["--rhos", "0,1", "--attack-images", "150", "--masking-images", "100",
-                                   "--apgd-steps", "10", "--pgd-steps", "5"],
-                         "full": ["--rhos", "0,1", "--attack-images", "1000", "--masking-images", "300",
-                                  "--apgd-steps", "20"]}),
+                        {"quick": {"rhos": [0.0, 1.0], "attack_images": 150, "masking_images": 100,
+                                   "apgd_steps": 10, "pgd_steps": 5},
+                         "full": {"rhos": [0.0, 1.0], "attack_images": 1000, "masking_images": 300,
+                                  "apgd_steps": 20}}),
     "svd": Claim(svd, "§8: SVD vs FFT split"),
     "archs": Claim(archs, "Caro et al.: kernel size, local conv vs FC and ViT",
-                   {"quick": ["--attack-images", "100", "--steps", "5"], "full": ["--attack-images", "500"]},
+                   {"quick": {"attack_images": 100, "steps": 5}, "full": {"attack_images": 500}},
                    training={"full": {"epochs": 3, **FEWER}}),
     "implicit-bias": Claim(implicit_bias, "lecture: Fourier-ℓ1 bias of linear conv nets",
-                           {"quick": ["--steps", "300"]}),
+                           {"quick": {"steps": 300}}),
     "masks": Claim(masks, "lecture: learned Fourier masks sparse",
-                   {"quick": ["--mask-steps", "30", "--mask-images", "150"], "full": ["--mask-images", "500"]}),
+                   {"quick": {"mask_steps": 30, "mask_images": 150}, "full": {"mask_images": 500}}),
 }
 IMPLICIT_BIAS_SEEDS = 10  # its units are seeds (one data set and training each), and they cost seconds
 
@@ -122,21 +124,25 @@ def _exceptions(budget: str) -> str:
     return f" (except {'; '.join(words)})" if words else ""
 
 
-def sub_argv(command: str, args) -> list[str]:
-    """The command line of ``command``'s sub-run."""
+def sub_settings(command: str, args) -> dict:
+    """The settings ``command``'s sub-run is given (option destination -> value)."""
     claim = CLAIMS[command]
-    training = {**TRAINING[args.budget], **claim.training.get(args.budget, {})}
     seeds = max(args.seeds, IMPLICIT_BIAS_SEEDS) if command == "implicit-bias" else args.seeds
-    argv = ["--out", str(args.out / command), "--seeds", str(seeds), "--dataset", args.dataset,
-            "--device", args.device, "--model", args.model,
-            *(f"--{k.replace('_', '-')}={v}" for k, v in training.items())]
-    if args.data_root is not None:
-        argv += ["--data-root", str(args.data_root)]
-    if args.image_size is not None:
-        argv += ["--image-size", str(args.image_size)]
+    settings = {"out": args.out / command, "seeds": seeds, "dataset": args.dataset, "device": args.device,
+                "model": args.model, **TRAINING[args.budget], **claim.training.get(args.budget, {})}
+    settings.update({k: getattr(args, k) for k in ("data_root", "image_size") if getattr(args, k) is not None})
     if args.no_progress:
-        argv.append("--no-progress")
-    return argv + claim.options.get(args.budget, [])
+        settings["no_progress"] = True
+    return {**settings, **claim.options.get(args.budget, {})}
+
+
+def command_line(command: str, settings: dict) -> str:
+    """``settings`` as the ``hfc`` command line that gives them (for the log: a sub-run a person can rerun)."""
+    def text(v):
+        return ",".join(f"{x:g}" if isinstance(x, float) else str(x) for x in v) if isinstance(v, list) else str(v)
+
+    return " ".join([f"hfc {command}", *(flag(k) if v is True else f"{flag(k)} {text(v)}"
+                                         for k, v in settings.items())])
 
 
 def sub_run(exp, command: str, args) -> dict:
@@ -145,11 +151,11 @@ def sub_run(exp, command: str, args) -> dict:
     if finished.exists():
         exp.log(f"{command}: done before, reusing {finished}")
         return json.loads(finished.read_text())
-    module, argv = CLAIMS[command].module, sub_argv(command, args)
+    module, settings = CLAIMS[command].module, sub_settings(command, args)
     options = Options(Parser(prog=f"hfc {command}"))
     module.add_arguments(options)
-    given, sub_args = resolve_args(command, module, options, options.parser.parse_args(argv))
-    exp.log(f"{command}: hfc {command} {' '.join(argv)}")
+    given, sub_args = resolve_args(command, module, options, options.namespace(settings))
+    exp.log(f"{command}: {command_line(command, settings)}")
     return run_command(command, module, sub_args, given, runs=args.out / "runs")
 
 
@@ -204,7 +210,7 @@ def run(exp, args) -> dict:
         claims[command] = {"verdicts": results.get("verdicts", []), "seconds": results.get("seconds")}
         verdicts += claims[command]["verdicts"]
     if verdicts:
-        exp.figure(figures.plot_verdicts, "verdicts.png", verdicts)
+        exp.figure(plot_verdicts, "verdicts.png", verdicts)
     trained = trainings(args.out / "runs")
     rows = []
     for command, entry in claims.items():
@@ -235,3 +241,26 @@ def run(exp, args) -> dict:
                                         "test acc."], trained),
         ""])
     return exp.finish({"budget": args.budget, "claims": claims, "verdicts": verdicts}, report)
+
+
+def plot_verdicts(verdicts: list[dict], path: Path) -> Path:
+    """Every measured part of every claim as its effect and 95 % interval, each row scaled by its largest
+    absolute bound so that all fit one axis, flipped so that the claimed side is always right of zero and
+    coloured by its verdict."""
+    rows = [(v["claim"], p) for v in verdicts for p in v["parts"]]
+    fig, ax = pyplot().subplots(figsize=(8, 0.32 * len(rows) + 1.2))
+    for i, (_, p) in enumerate(reversed(rows)):
+        e, sign = p["effect"], 1 if p["expect"] == "positive" else -1
+        low, high, estimate = sorted((sign * e["low"], sign * e["high"])) + [sign * e["estimate"]]
+        scale = max(abs(low), abs(high)) or 1.0
+        colour = VERDICT_COLOURS[p["verdict"]]
+        ax.plot([low / scale, high / scale], [i, i], color=colour, lw=3)
+        ax.plot([estimate / scale], [i], "o", color=colour, ms=4)
+    labels = [f"{claim[:48]}… | {p['measure'][:40]}" if len(claim) > 48 else f"{claim} | {p['measure'][:40]}"
+              for claim, p in reversed(rows)]
+    ax.set_yticks(range(len(rows)), labels, fontsize=6)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlim(-1.1, 1.1)
+    ax.set_xlabel("effect / largest |bound| (claimed side to the right)")
+    ax.set_title("95 % intervals: green supported, red contradicted, grey inconclusive", fontsize=9)
+    return save_and_close(path, fig)

@@ -12,14 +12,15 @@ the fragility. Each map's counts are saved as it goes, so a killed run resumes.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
 
 import hfc_fast
-from hfc_fast.experiments.core import figures
 from hfc_fast.experiments.core.experiment import add_experiment_options
-from hfc_fast.experiments.core.files import save_torch, slug
+from hfc_fast.experiments.core.figures import pyplot
+from hfc_fast.experiments.core.files import save_and_close, save_torch, slug
 from hfc_fast.experiments.core.model_sources import (
     add_classifier_options,
     check_classifier_options,
@@ -111,8 +112,8 @@ def run(exp, args) -> dict:
         save_torch(exp.out / "maps.pt", maps)
         np.save(exp.out / "maps.npy", np.stack([np.stack([m[k].numpy() for k in ("error", "loss", "linearised")])
                                                  for m in maps.values()]))
-    exp.figure(figures.plot_fourier_maps, "maps.png", maps, args.eps)
-    exp.figure(figures.plot_band_profiles, "band_noise.png", {n: r["band_noise"] for n, r in results.items()})
+    exp.figure(plot_fourier_maps, "maps.png", maps, args.eps)
+    exp.figure(plot_band_profiles, "band_noise.png", {n: r["band_noise"] for n, r in results.items()})
     table = [[n, r["clean_error"], r["mean_error"], r["low_error"], r["high_error"], r["rank_correlation_error"],
               r["rank_correlation_loss"]] for n, r in results.items()]
     first = next(iter(results.values()))
@@ -132,3 +133,41 @@ def run(exp, args) -> dict:
         "and Gaussian-noise augmentation move the fragility towards low frequencies.", ""])
     return exp.finish({"models": {n: {k: v for k, v in r.items() if k not in ("error", "loss", "linearised")}
                                   for n, r in results.items()}}, report)
+
+
+# ---------------------------------------------------------------------- Fourier sensitivity (Yin et al.)
+def plot_fourier_maps(maps: dict, eps: float, path: Path) -> Path:
+    """One row per model: the error-rate map, the loss map and the one-pass (linearised) map, DC at the centre."""
+    rows = len(maps)
+    fig, axes = pyplot().subplots(rows, 3, figsize=(11, 3.4 * rows), squeeze=False)
+    for row, (name, m) in enumerate(maps.items()):
+        for col, (key, title, cmap) in enumerate((("error", "error rate", "magma"), ("loss", "mean loss", "viridis"),
+                                                  ("linearised", "|DFT(∇x L)| (one pass)", "cividis"))):
+            ax = axes[row][col]
+            image = torch.as_tensor(m[key], dtype=torch.float64)
+            h, w = image.shape
+            shown = ax.imshow(image.numpy(), cmap=cmap, extent=(-(w // 2) - 0.5, w - w // 2 - 0.5,
+                                                                h - h // 2 - 0.5, -(h // 2) - 0.5))
+            ax.set_title(f"{name}: {title}", fontsize=8)
+            ax.set_xlabel("fx")
+            ax.set_ylabel("fy")
+            fig.colorbar(shown, ax=ax, fraction=0.046)
+    fig.suptitle(f"Fourier heat maps at ε = {eps:g} (DC at the centre)")
+    return save_and_close(path, fig)
+
+
+def plot_band_profiles(profiles: dict, path: Path) -> Path:
+    """Accuracy under band-limited noise by annulus, one line per model; white noise and clean as lines."""
+    fig, ax = pyplot().subplots(figsize=(6.5, 3.8))
+    for i, (name, p) in enumerate(profiles.items()):
+        centres = [(a + b) / 2 for a, b in zip(p["edges"][:-1], p["edges"][1:], strict=True)]
+        ax.plot(centres, p["accuracy"], "o-", color=f"C{i}", label=f"{name}: band noise")
+        ax.axhline(p["white"], color=f"C{i}", ls="--", lw=1, label=f"{name}: white noise")
+        ax.axhline(p["clean"], color=f"C{i}", ls=":", lw=1, label=f"{name}: clean")
+    ax.set_xlabel("radius of the noise band (cycles per image)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, ncol=2)
+    ax.set_title(f"Noise of L2 norm {next(iter(profiles.values()))['eps']:g} confined to radial bands", fontsize=9)
+    return save_and_close(path, fig)

@@ -4,24 +4,330 @@ By default every image is attacked by FGSM, PGD, APGD-CE and APGD-DLR and
 counts robust only if every attack failed (the per-sample worst case); the
 report says whether Table 2's smoothing gain survives the stronger attacks and
 runs gradient-masking checks on the smoothed model.
+
+Everything of Table 2 is here: the paper's numbers and claims, the measurement
+(:func:`robustness_table`, :func:`masking_checks`), its rows (:class:`Row`), the
+verdicts, the page section and the figure.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import torch
+
 from hfc_fast.attacks import ATTACKS as REGISTRY
-from hfc_fast.attacks import AUTOATTACK, WORST_CASE
+from hfc_fast.attacks import AUTOATTACK, WORST_CASE, apgd, pgd, robust_accuracy, square
 from hfc_fast.errors import InputError
-from hfc_fast.experiments.core import analyses, figures, paper
 from hfc_fast.experiments.core.experiment import add_experiment_options
+from hfc_fast.experiments.core.figures import pyplot
+from hfc_fast.experiments.core.files import save_and_close
 from hfc_fast.experiments.core.options import Spec
-from hfc_fast.experiments.core.pages import markdown_table, robustness_csv, table2_lines
-from hfc_fast.experiments.core.verdicts import mean, verdict, verdict_lines
+from hfc_fast.experiments.core.pages import csv_text, markdown_table
+from hfc_fast.experiments.core.verdicts import accuracy_part, mean, outcomes, part, verdict, verdict_lines
 from hfc_fast.smoothing import smooth_first_conv
+from hfc_fast.stats import effect_interval
 
 HELP = "Table 2: FGSM/PGD/APGD accuracy of smoothed natural and adversarial models, with gradient-masking checks"
 ATTACKS = (*REGISTRY, "autoattack")  # "autoattack": AutoAttack's standard suite (APGD-CE, APGD-T, FAB-T, Square)
 
+# ---------------------------------------------------------------------- the paper (Wang et al. 2020, §6.3)
+RHOS = (0.0, 0.1, 0.25, 0.5, 1.0)
+EPS = (0.03, 0.06, 0.09)
+# CIFAR-10, their ResNet: clean, FGSM at EPS, PGD at EPS, for each smoothing ρ
+TABLE2 = {
+    "natural": {0.0: (0.856, (0.107, 0.069, 0.044), (0.003, 0.002, 0.002)),
+                0.1: (0.815, (0.149, 0.105, 0.073), (0.009, 0.002, 0.001)),
+                0.25: (0.743, (0.16, 0.11, 0.079), (0.021, 0.005, 0.005)),
+                0.5: (0.674, (0.17, 0.11, 0.083), (0.031, 0.016, 0.014)),
+                1.0: (0.631, (0.171, 0.14, 0.127), (0.086, 0.078, 0.078))},
+    "adversarial": {0.0: (0.707, (0.435, 0.232, 0.137), (0.403, 0.138, 0.038)),
+                    0.1: (0.691, (0.412, 0.192, 0.109), (0.379, 0.13, 0.047)),
+                    0.25: (0.667, (0.385, 0.176, 0.097), (0.352, 0.116, 0.04)),
+                    0.5: (0.653, (0.365, 0.18, 0.106), (0.334, 0.121, 0.062)),
+                    1.0: (0.638, (0.356, 0.223, 0.186), (0.337, 0.175, 0.131))},
+}
+TABLE2_PAPER = "CIFAR-10, natural model, ρ = 0 → 1: clean 0.856 → 0.631, PGD at ε = 0.09 0.002 → 0.078"
+SMOOTHING_CLAIM = "smoothing (ρ = 1) trades clean accuracy for robustness at large ε (§6.3, Table 2)"
+SURVIVES_CLAIM = "the smoothing gain at large ε survives the worst case over stronger attacks (APGD-CE and APGD-DLR " \
+                 "beside FGSM and PGD)"
+UNMASKED_CLAIM = "the smoothed model shows no sign of gradient masking (accuracy falls with ε and steps, reaches " \
+                 "about 0 at a large ε, transfer attacks are not stronger than white-box ones)"
+NEAR_ZERO = 0.02  # "about 0": the worst-case accuracy at the masking checks' large ε
+SQUARE_TOLERANCE = 0.005  # Square may fool this share of the images every white-box attack failed on
+MODELS = ("natural", "adversarial")
 
+
+# ---------------------------------------------------------------------- the rows
+@dataclass
+class Row:
+    """One row of Table 2: a model at one smoothing strength ρ.
+
+    ``accuracy`` maps each attack (and ``"worst"``, the per-image worst case over all of them) to its robust
+    accuracy per ε of :data:`EPS`; ``seed`` is ``None`` for a row averaged over seeds.
+    """
+
+    model: str
+    rho: float
+    clean: float
+    n: int
+    accuracy: dict[str, list[float]] = field(default_factory=dict)
+    seed: int | None = None
+
+    def to_dict(self) -> dict:
+        """The JSON form: ``{"model", "rho", "clean", "n", <attack>: [per ε], ..., "worst": [...], "seed"}``."""
+        return {"model": self.model, "rho": self.rho, "clean": self.clean, "n": self.n, **self.accuracy,
+                **({} if self.seed is None else {"seed": self.seed})}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Row:
+        named = ("model", "rho", "clean", "n", "seed")
+        return cls(d["model"], d["rho"], d["clean"], d["n"], {k: v for k, v in d.items() if k not in named},
+                   d.get("seed"))
+
+
+def find(rows: list[Row], model: str, rho: float) -> Row:
+    return next(r for r in rows if r.model == model and r.rho == rho)
+
+
+def averaged(rows: list[Row], rhos) -> list[Row]:
+    """Table 2 rows averaged over seeds."""
+    table = []
+    for model in MODELS:
+        for rho in rhos:
+            group = [r for r in rows if r.model == model and r.rho == rho]
+            table.append(Row(model, rho, mean(r.clean for r in group), group[0].n,
+                             {k: [mean(r.accuracy[k][i] for r in group) for i in range(len(EPS))]
+                              for k in group[0].accuracy}))
+    return table
+
+
+# ---------------------------------------------------------------------- the measurement
+def robustness_table(models: dict, batches, *, rhos=RHOS, eps=EPS, pgd_steps: int = 10, attacks=("fgsm", "pgd"),
+                     apgd_steps: int = 100, autoattack: bool = False, progress: bool = True) -> list[Row]:
+    """A :class:`Row` for each model and ρ: clean accuracy, each attack's robust accuracy per ε, and ``"worst"``.
+
+    PGD uses ``pgd_steps`` steps of ε/4 without random start, APGD ``apgd_steps`` iterations (with
+    ``autoattack``, the members of AutoAttack's suite run with its budgets); ``worst`` counts an image robust
+    only if every attack failed. Smoothing is applied to a copy of each model.
+    """
+    chosen = {name: name for name in attacks}
+    rows = []
+    for name, model in models.items():
+        for rho in rhos:
+            smoothed = smooth_first_conv(model, rho) if rho else model
+            report = robust_accuracy(smoothed, batches, attack_callables(chosen, eps, pgd_steps, apgd_steps,
+                                                                         autoattack=autoattack), eps,
+                                     progress=progress)
+            rows.append(Row(name, rho, report.clean_accuracy, report.n,
+                            {**{a: report.accuracy(a) for a in attacks}, "worst": report.worst_case}))
+    return rows
+
+
+def table_stage(exp, name: str, models: dict, batches, **settings) -> list[Row]:
+    """:func:`robustness_table` as the cached stage ``name`` of ``exp`` (its rows stored as JSON)."""
+    return [Row.from_dict(r) for r in exp.stage(name, lambda: {
+        "rows": [r.to_dict() for r in robustness_table(models, batches, progress=exp.progress, **settings)]})["rows"]]
+
+
+def _pgd(eps, steps: int):
+    """PGD as Table 2 runs it over the radii ``eps``: ``steps`` steps of ε/4, no random start."""
+    return partial(pgd, steps=steps, alpha=[e / 4 for e in sorted(eps)])
+
+
+def attack_callables(names: dict, eps, pgd_steps: int, apgd_steps: int, *, autoattack: bool = False) -> dict:
+    """name -> attack with this toolkit's Table 2 settings: PGD steps of ε/4 without random start, APGD with its
+    own schedule and a fixed seed; the others as the registry (:data:`~hfc_fast.attacks.ATTACKS`) has them,
+    FAB-T and Square with AutoAttack's budgets."""
+    made = {**{n: partial(a, seed=0) if n in ("fab-t", "square") else a for n, a in REGISTRY.items()},
+            **AUTOATTACK, "pgd": _pgd(eps, pgd_steps),
+            "apgd-ce": partial(apgd, loss="ce", steps=apgd_steps, seed=0),
+            "apgd-dlr": partial(apgd, loss="dlr", steps=apgd_steps, seed=0),
+            "apgd-t": partial(apgd, loss="dlr-targeted", steps=apgd_steps, seed=0)}
+    if autoattack:
+        made.update(AUTOATTACK)
+    unknown = [n for n in names if n not in made]
+    if unknown:
+        raise InputError(f"--attacks must name some of {', '.join(made)}, got {', '.join(unknown)}")
+    return {n: made[names[n]] for n in names}
+
+
+def masking_checks(smoothed, source, batches, *, eps, large_eps: float = 0.3, steps=(10, 50),
+                   square_queries: int = 1000, progress: bool = False) -> dict:
+    """Gradient-masking checks of a defended model (Athalye et al.'s and Carlini et al.'s usual list):
+
+    * ``monotone``: PGD robust accuracy does not rise with ε (over ``eps`` + ``large_eps``), nor with more
+      steps (``steps`` against each other, within one image of slack);
+    * ``large_eps``: at ``large_eps`` the worst case reaches about 0 (at most :data:`NEAR_ZERO` of the
+      images);
+    * ``transfer``: PGD examples crafted on the undefended ``source`` do not beat the white-box attack on the
+      defended model (transfer accuracy >= white-box accuracy);
+    * ``square``: the gradient-free Square Attack (``square_queries`` queries) at the largest ε fools at most
+      :data:`SQUARE_TOLERANCE` of the images (and at most one image on small sets) that PGD and APGD-CE both
+      failed on: white-box attacks at least as strong as a black-box one.
+    """
+    grid = sorted(set(eps) | {large_eps})
+    few, many = (robust_accuracy(smoothed, batches, {"pgd": _pgd(grid, s)}, grid, progress=progress).accuracy("pgd")
+                 for s in steps)
+    n = sum(len(y) for _, y in batches)
+    worst = robust_accuracy(smoothed, batches, attack_callables({"pgd": "pgd", "apgd-ce": "apgd-ce"}, [large_eps],
+                                                                steps[-1], 100), [large_eps], progress=progress)
+    transfer_hits = 0
+    for x, y in batches:
+        crafted = pgd(source, x, y, max(eps), alpha=max(eps) / 4, steps=steps[0], early_exit=False,
+                      return_adversarials=True).adversarials[0]
+        with torch.no_grad():
+            transfer_hits += int((smoothed(crafted).argmax(1) == y).sum())
+    white = robust_accuracy(smoothed, batches, {"pgd": _pgd([max(eps)], steps[0])}, [max(eps)],
+                            progress=progress).accuracy("pgd")[0]
+    box = robust_accuracy(smoothed, batches, attack_callables({"pgd": "pgd", "apgd-ce": "apgd-ce"}, [max(eps)],
+                                                              steps[0], 100), [max(eps)], progress=progress)
+    black = robust_accuracy(smoothed, batches, {"square": partial(square, queries=square_queries, seed=0)},
+                            [max(eps)], progress=progress)
+    beyond = int((box.robust_mask()[0] & ~black.robust_mask()[0]).sum())
+    square_not_stronger = beyond <= max(1, SQUARE_TOLERANCE * n)
+    monotone = all(a >= b - 1e-12 for a, b in zip(few, few[1:], strict=False)) and \
+        all(m <= f + 1 / max(n, 1) for f, m in zip(few, many, strict=True))
+    reaches_zero = worst.worst_case[0] <= NEAR_ZERO
+    transfer_not_stronger = transfer_hits / n >= white - 1e-12
+    return {"n": n, "eps": grid, "steps": list(steps), "pgd_few_steps": few, "pgd_many_steps": many,
+            "monotone": monotone, "large_eps": large_eps, "worst_at_large_eps": worst.worst_case[0],
+            "reaches_zero": reaches_zero, "transfer_eps": max(eps), "transfer": transfer_hits / n,
+            "white_box": white, "transfer_not_stronger": transfer_not_stronger,
+            "square_queries": square_queries, "white_box_worst": box.worst_case[0], "square": black.worst_case[0],
+            "square_beyond_white_box": beyond, "square_not_stronger": square_not_stronger,
+            "passed": monotone and reaches_zero and transfer_not_stronger and square_not_stronger}
+
+
+# ---------------------------------------------------------------------- the verdicts
+def _smoothing_effect(measure: str, per_seed: list[list[Row]], attack: str | None, *, expect: str) -> dict:
+    """Smoothed (ρ = 1) minus plain natural model: clean accuracy (``attack=None``), or an attack's accuracy at
+    the largest ε, from each seed's rows."""
+    def value(rows, rho):
+        row = find(rows, "natural", rho)
+        return row.clean if attack is None else row.accuracy[attack][-1]
+
+    n = per_seed[0][0].n
+    return accuracy_part(measure, [[value(rows, 1.0)] for rows in per_seed], [[value(rows, 0.0)] for rows in per_seed],
+                         n, expect=expect)
+
+
+def smoothing_parts(per_seed: list[list[Row]]) -> list[dict]:
+    """:data:`SMOOTHING_CLAIM` measured from each seed's rows: clean accuracy falls, PGD accuracy at the largest
+    ε rises."""
+    return [_smoothing_effect("clean accuracy, smoothed − plain", per_seed, None, expect="negative"),
+            _smoothing_effect(f"PGD accuracy at ε = {EPS[-1]}, smoothed − plain", per_seed, "pgd",
+                              expect="positive")]
+
+
+def smoothing_numbers(rows: list[Row]) -> str:
+    """The means behind :data:`SMOOTHING_CLAIM`."""
+    plain, smooth = find(rows, "natural", 0.0), find(rows, "natural", 1.0)
+    return (f"clean {plain.clean:.3f} → {smooth.clean:.3f}; at ε = {EPS[-1]}: FGSM "
+            f"{plain.accuracy['fgsm'][-1]:.3f} → {smooth.accuracy['fgsm'][-1]:.3f}, PGD "
+            f"{plain.accuracy['pgd'][-1]:.3f} → {smooth.accuracy['pgd'][-1]:.3f}")
+
+
+def survives_parts(per_seed: list[list[Row]]) -> list[dict]:
+    """:data:`SURVIVES_CLAIM` measured: the worst case over every attack at the largest ε, smoothed − plain."""
+    return [_smoothing_effect(f"worst-case accuracy at ε = {EPS[-1]}, smoothed − plain", per_seed, "worst",
+                              expect="positive")]
+
+
+def survives_numbers(rows: list[Row]) -> str:
+    plain, smooth = find(rows, "natural", 0.0), find(rows, "natural", 1.0)
+    return (f"worst case at ε = {EPS[-1]}: {plain.accuracy['worst'][-1]:.3f} → {smooth.accuracy['worst'][-1]:.3f} "
+            f"with smoothing (PGD alone: {plain.accuracy['pgd'][-1]:.3f} → {smooth.accuracy['pgd'][-1]:.3f})")
+
+
+def unmasked_parts(checks: list[dict]) -> list[dict]:
+    """:data:`UNMASKED_CLAIM` measured from each seed's :func:`masking_checks`: accuracy falls from the
+    largest ε of the table to the large ε, reaches below :data:`NEAR_ZERO` there (worst case), and transfer
+    examples from the unsmoothed model leave more images right than the white-box attack."""
+    n = checks[0]["n"]
+    eps = checks[0]["eps"]
+    at = eps.index(checks[0]["transfer_eps"])
+    return [accuracy_part(f"PGD accuracy, ε = {eps[at]:g} − ε = {checks[0]['large_eps']:g}",
+                          [[c["pgd_few_steps"][at]] for c in checks], [[c["pgd_few_steps"][-1]] for c in checks],
+                          n),
+            part(f"{NEAR_ZERO:g} − worst-case accuracy at ε = {checks[0]['large_eps']:g}",
+                 effect_interval([NEAR_ZERO - outcomes(c["worst_at_large_eps"], n) for c in checks])),
+            accuracy_part(f"transfer − white-box accuracy at ε = {checks[0]['transfer_eps']:g}",
+                          [[c["transfer"]] for c in checks], [[c["white_box"]] for c in checks], n)]
+
+
+def masking_numbers(check: dict) -> str:
+    return (f"PGD accuracy by ε {', '.join(f'{v:.3f}' for v in check['pgd_few_steps'])}; worst case at ε = "
+            f"{check['large_eps']:g}: {check['worst_at_large_eps']:.3f}; transfer {check['transfer']:.3f} vs "
+            f"white-box {check['white_box']:.3f}")
+
+
+# ---------------------------------------------------------------------- the page and the figure
+def robustness_csv(rows: list[Row]) -> str:
+    """Table 2 rows (model, rho, clean, each attack's and the worst case's accuracy per ε) as CSV."""
+    attacks = list(rows[0].accuracy)
+    header = ["model", "rho", "clean"] + [f"{a}_{e}" for a in attacks for e in EPS]
+    return csv_text(header, [[r.model, f"{r.rho:g}", float(r.clean),
+                              *(float(v) for a in attacks for v in r.accuracy[a])] for r in rows])
+
+
+def table2_lines(rows: list[Row]) -> list[str]:
+    """Table 2 rows beside the paper's numbers, as a markdown table (one column per ε): FGSM, PGD and, when
+    more attacks ran, the per-sample worst case over all of them."""
+    eps = [f"{e:g}" for e in EPS]
+    stronger = any(k.startswith("apgd") for k in rows[0].accuracy)
+    header = ["model", "ρ", "clean", *(f"FGSM {e}" for e in eps), *(f"PGD {e}" for e in eps),
+              *(f"worst case {e}" for e in eps if stronger), "paper: clean", "paper: FGSM", "paper: PGD"]
+    table = []
+    for r in rows:
+        paper = TABLE2.get(r.model, {}).get(r.rho)
+        theirs = [paper[0], " / ".join(f"{v:.3f}" for v in paper[1]), " / ".join(f"{v:.3f}" for v in paper[2])] \
+            if paper else ["", "", ""]
+        table.append([r.model, f"{r.rho:g}", r.clean, *r.accuracy["fgsm"], *r.accuracy["pgd"],
+                      *(r.accuracy["worst"] if stronger else []), *theirs])
+    return markdown_table(header, table)
+
+
+def masking_rows(check: dict) -> list[list]:
+    steps = check["steps"]
+    return [["accuracy falls with ε and with steps",
+             f"PGD-{steps[0]}: {' / '.join(f'{v:.3f}' for v in check['pgd_few_steps'])}; PGD-{steps[1]}: "
+             f"{' / '.join(f'{v:.3f}' for v in check['pgd_many_steps'])} (ε = "
+             f"{', '.join(f'{e:g}' for e in check['eps'])})", str(check["monotone"])],
+            [f"about 0 (at most {NEAR_ZERO:g}) at ε = {check['large_eps']:g}",
+             f"worst case {check['worst_at_large_eps']:.3f}", str(check["reaches_zero"])],
+            ["transfer from the unsmoothed model is not stronger",
+             f"transfer {check['transfer']:.3f}, white-box {check['white_box']:.3f} at ε = {check['transfer_eps']:g}",
+             str(check["transfer_not_stronger"])],
+            [f"white-box at least as strong as Square ({check['square_queries']} queries)",
+             f"Square {check['square']:.3f}, PGD + APGD-CE {check['white_box_worst']:.3f} at ε = "
+             f"{check['transfer_eps']:g}; {check['square_beyond_white_box']} image(s) only Square fooled",
+             str(check["square_not_stronger"])]]
+
+
+def plot_robustness(rows: list[Row], eps, path: Path) -> Path:
+    """Accuracy against smoothing ρ: clean, and FGSM/PGD at each ε, for each model."""
+    models = list(dict.fromkeys(r.model for r in rows))
+    fig, axes = pyplot().subplots(1, len(models), figsize=(5 * len(models), 3.6), sharey=True, squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
+        mine = [r for r in rows if r.model == model]
+        rhos = [r.rho for r in mine]
+        ax.plot(rhos, [r.clean for r in mine], "ko-", label="clean")
+        for i, e in enumerate(eps):
+            ax.plot(rhos, [r.accuracy["fgsm"][i] for r in mine], "s--", color=f"C{i}", label=f"FGSM ε={e}")
+            ax.plot(rhos, [r.accuracy["pgd"][i] for r in mine], "^:", color=f"C{i}", label=f"PGD ε={e}")
+        ax.set_title(f"{model} model", fontsize=9)
+        ax.set_xlabel("smoothing ρ")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("accuracy")
+    axes[0][-1].legend(fontsize=6, ncol=2)
+    return save_and_close(path, fig)
+
+
+# ---------------------------------------------------------------------- the command
 def add_arguments(options) -> None:
     options.add("--attack-images", default=2000, spec=Spec("int", minimum=1),
                 help="test images attacked (default 2000)")
@@ -31,8 +337,8 @@ def add_arguments(options) -> None:
     options.add("--pgd-steps", default=10, spec=Spec("int", minimum=1), help="PGD steps of ε/4 (default 10)")
     options.add("--apgd-steps", default=None, spec=Spec("int", minimum=1, optional=True),
                 help="APGD iterations (default 100 with --preset paper, 25 otherwise)")
-    options.add("--rhos", default=list(paper.RHOS), spec=Spec("numbers", minimum=0, maximum=1),
-                help=f"smoothing strengths ρ, 0 and 1 among them (default {','.join(f'{r:g}' for r in paper.RHOS)})")
+    options.add("--rhos", default=list(RHOS), spec=Spec("numbers", minimum=0, maximum=1),
+                help=f"smoothing strengths ρ, 0 and 1 among them (default {','.join(f'{r:g}' for r in RHOS)})")
     options.add("--masking-images", default=500, spec=Spec("int", minimum=1),
                 help="test images of the gradient-masking checks (default 500)")
     add_experiment_options(options, "robustness")
@@ -44,19 +350,6 @@ def check_args(args) -> None:
     if not {0.0, 1.0} <= set(args.rhos):
         raise InputError(f"--rhos must include 0 and 1 (the verdicts compare them), got "
                          f"{','.join(f'{r:g}' for r in args.rhos)}")
-
-
-def averaged(rows: list[dict], rhos) -> list[dict]:
-    """Table 2 rows averaged over seeds."""
-    keys = [k for k in rows[0] if k not in ("model", "rho", "clean", "n", "seed")]
-    table = []
-    for model in ("natural", "adversarial"):
-        for rho in rhos:
-            group = [r for r in rows if r["model"] == model and r["rho"] == rho]
-            by_eps = {k: [mean(r[k][i] for r in group) for i in range(len(paper.EPS))] for k in keys}
-            table.append({"model": model, "rho": rho, "clean": mean(r["clean"] for r in group), "n": group[0]["n"],
-                          **by_eps})
-    return table
 
 
 def attack_names(given) -> tuple[list[str], bool]:
@@ -73,29 +366,24 @@ def run(exp, args) -> dict:
     rows, checks, per_seed = [], [], []
     for seed in exp.seeds:
         natural, adversarial = exp.trained_pair(seed)
-        seed_rows = exp.stage(f"robustness-s{seed}", lambda n=natural, a=adversarial: {
-            "rows": analyses.robustness_table({"natural": n, "adversarial": a}, batches, rhos=args.rhos,
-                                              pgd_steps=args.pgd_steps, attacks=attacks,
-                                              apgd_steps=apgd_steps, autoattack=suite,
-                                              progress=exp.progress)})["rows"]
-        check = exp.stage(f"masking-square-s{seed}", lambda n=natural: analyses.masking_checks(
-            smooth_first_conv(n, 1.0), n, exp.batches(args.masking_images), eps=paper.EPS, progress=exp.progress))
-        rows += [{**r, "seed": seed} for r in seed_rows]
-        checks.append(check)
+        seed_rows = table_stage(exp, f"robustness-s{seed}", {"natural": natural, "adversarial": adversarial},
+                                batches, rhos=args.rhos, pgd_steps=args.pgd_steps, attacks=attacks,
+                                apgd_steps=apgd_steps, autoattack=suite)
+        checks.append(exp.stage(f"masking-square-s{seed}", lambda n=natural: masking_checks(
+            smooth_first_conv(n, 1.0), n, exp.batches(args.masking_images), eps=EPS, progress=exp.progress)))
+        rows += [Row(**{**vars(r), "seed": seed}) for r in seed_rows]
         per_seed.append(seed_rows)
     means = averaged(rows, args.rhos)
     exp.write_text("robustness.csv", robustness_csv(means))
-    exp.figure(figures.plot_robustness, "robustness.png", means, paper.EPS)
+    exp.figure(plot_robustness, "robustness.png", means, EPS)
     budget = exp.budget
-    verdicts = [verdict(paper.SMOOTHING_CLAIM, paper.smoothing_parts(per_seed), numbers=paper.smoothing_numbers(means),
-                        paper=paper.TABLE2_PAPER, budget=budget),
-                verdict(paper.SURVIVES_CLAIM, paper.survives_parts(per_seed), numbers=paper.survives_numbers(means),
-                        budget=budget),
-                verdict(paper.UNMASKED_CLAIM, paper.unmasked_parts(checks), numbers=masking_numbers(checks[0]),
-                        budget=budget)]
+    verdicts = [verdict(SMOOTHING_CLAIM, smoothing_parts(per_seed), numbers=smoothing_numbers(means),
+                        paper=TABLE2_PAPER, budget=budget),
+                verdict(SURVIVES_CLAIM, survives_parts(per_seed), numbers=survives_numbers(means), budget=budget),
+                verdict(UNMASKED_CLAIM, unmasked_parts(checks), numbers=masking_numbers(checks[0]), budget=budget)]
     report = "\n".join([
         "# Robustness of smoothed kernels (Table 2)", "",
-        f"{exp.base.model} on {exp.base.dataset}; {means[0]['n']} test images attacked by {', '.join(attacks)} "
+        f"{exp.base.model} on {exp.base.dataset}; {means[0].n} test images attacked by {', '.join(attacks)} "
         f"(PGD-{args.pgd_steps} with step ε/4, APGD {apgd_steps} iterations); an image is robust only if no "
         f"iterate of an attack fooled it, and in the worst case only if every attack failed. Means over "
         f"{len(exp.seeds)} seed(s). Paper: CIFAR-10, foolbox minimal-perturbation searches.", "",
@@ -103,27 +391,5 @@ def run(exp, args) -> dict:
         "## Gradient-masking checks of the smoothed natural model (ρ = 1)", "",
         *markdown_table(["check", "numbers", "passed"], masking_rows(checks[0])), "",
         "## Verdicts", "", *verdict_lines(verdicts), ""])
-    return exp.finish({"rows": rows, "mean": means, "masking": checks, "verdicts": verdicts}, report)
-
-
-def masking_numbers(check: dict) -> str:
-    return (f"PGD accuracy by ε {', '.join(f'{v:.3f}' for v in check['pgd_few_steps'])}; worst case at ε = "
-            f"{check['large_eps']:g}: {check['worst_at_large_eps']:.3f}; transfer {check['transfer']:.3f} vs "
-            f"white-box {check['white_box']:.3f}")
-
-
-def masking_rows(check: dict) -> list[list]:
-    steps = check["steps"]
-    return [["accuracy falls with ε and with steps",
-             f"PGD-{steps[0]}: {' / '.join(f'{v:.3f}' for v in check['pgd_few_steps'])}; PGD-{steps[1]}: "
-             f"{' / '.join(f'{v:.3f}' for v in check['pgd_many_steps'])} (ε = "
-             f"{', '.join(f'{e:g}' for e in check['eps'])})", str(check["monotone"])],
-            [f"about 0 (at most {paper.NEAR_ZERO:g}) at ε = {check['large_eps']:g}",
-             f"worst case {check['worst_at_large_eps']:.3f}", str(check["reaches_zero"])],
-            ["transfer from the unsmoothed model is not stronger",
-             f"transfer {check['transfer']:.3f}, white-box {check['white_box']:.3f} at ε = {check['transfer_eps']:g}",
-             str(check["transfer_not_stronger"])],
-            [f"white-box at least as strong as Square ({check['square_queries']} queries)",
-             f"Square {check['square']:.3f}, PGD + APGD-CE {check['white_box_worst']:.3f} at ε = "
-             f"{check['transfer_eps']:g}; {check['square_beyond_white_box']} image(s) only Square fooled",
-             str(check["square_not_stronger"])]]
+    return exp.finish({"rows": [r.to_dict() for r in rows], "mean": [m.to_dict() for m in means],
+                       "masking": checks, "verdicts": verdicts}, report)

@@ -11,10 +11,15 @@ high bands at small r keep the attack's strength and the low bands lose it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import torch
+
 from hfc_fast.attacks import robustness_surface
-from hfc_fast.experiments.core import figures
+from hfc_fast.bands import BANDS, LOW
 from hfc_fast.experiments.core.experiment import add_experiment_options, add_paper_radii_option
-from hfc_fast.experiments.core.files import slug
+from hfc_fast.experiments.core.figures import pyplot
+from hfc_fast.experiments.core.files import save_and_close, slug
 from hfc_fast.experiments.core.model_sources import (
     add_classifier_options,
     check_classifier_options,
@@ -59,8 +64,8 @@ def run(exp, args) -> dict:
                                 lambda m=model: robustness_surface(m, batches, args.eps, radii, steps=args.steps,
                                                                    progress=exp.progress).to_dict())
                 for name, model in models.items()}
-    exp.figure(figures.plot_surfaces, "surface.png", surfaces)
-    rows = [[name, band, key, *s[band][key]] for name, s in surfaces.items() for band in ("low", "high")
+    exp.figure(plot_surfaces, "surface.png", surfaces)
+    rows = [[name, band, key, *s[band][key]] for name, s in surfaces.items() for band in BANDS
             for key in s[band]] + [[name, "full", "", *s["full"]] for name, s in surfaces.items()]
     exp.write_text("surface.csv", csv_text(["model", "band", "radius", *(f"eps_{e:g}" for e in args.eps)], rows))
     table = [[name, f"{band} r={key}" if key else band, *(values[i] for i in range(len(args.eps)))]
@@ -74,3 +79,28 @@ def run(exp, args) -> dict:
         "lives.", "", "![surface](surface.png)", "",
         *markdown_table(["model", "band", *(f"ε = {e:g}" for e in args.eps)], table), ""])
     return exp.finish({"surfaces": surfaces}, report)
+
+
+def plot_surfaces(surfaces: dict, path: Path) -> Path:
+    """Per model, robust accuracy over ε (x) and band radius (y) for the LFC and the HFC band, the full-spectrum
+    attack as the colour bar's reference line."""
+    fig, axes = pyplot().subplots(len(surfaces), 2, figsize=(10, 3.6 * len(surfaces)), squeeze=False)
+    for row, (name, s) in enumerate(surfaces.items()):
+        for col, band in enumerate(BANDS):
+            ax = axes[row][col]
+            grid = torch.tensor([s[band][k] for k in s[band]])
+            shown = ax.imshow(grid.numpy(), cmap="viridis", vmin=0, vmax=1, aspect="auto", origin="lower")
+            ax.set_xticks(range(len(s["eps"])), [f"{e:g}" for e in s["eps"]], fontsize=7)
+            ax.set_yticks(range(len(s[band])), list(s[band]), fontsize=7)
+            ax.set_xlabel("ε")
+            ax.set_ylabel("band radius r")
+            kind = "LFC band (d < r)" if band == LOW else "HFC band (d >= r)"
+            ax.set_title(f"{name}: PGD in the {kind}", fontsize=8)
+            for i in range(grid.shape[0]):
+                for j in range(grid.shape[1]):
+                    ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                            color="white" if grid[i, j] < 0.5 else "black")
+            fig.colorbar(shown, ax=ax, fraction=0.046, label="robust accuracy")
+        axes[row][0].annotate("full spectrum: " + ", ".join(f"{v:.2f}" for v in s["full"]), (0, -0.3),
+                              xycoords="axes fraction", fontsize=7)
+    return save_and_close(path, fig)

@@ -11,12 +11,15 @@ sweep resumes where it stopped.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hfc_fast._model import probe_classes
+from hfc_fast.bands import HFC, LFC, ORIGINAL, SPLIT_VIEWS
 from hfc_fast.errors import InputError
 from hfc_fast.evaluation import default_workers
-from hfc_fast.experiments.core import figures
 from hfc_fast.experiments.core.experiment import add_experiment_options
-from hfc_fast.experiments.core.files import save_torch
+from hfc_fast.experiments.core.figures import pyplot
+from hfc_fast.experiments.core.files import save_and_close, save_torch
 from hfc_fast.experiments.core.model_sources import (
     add_classifier_options,
     check_classifier_options,
@@ -71,7 +74,7 @@ def sweep(exp, args, model, normalize, data, radii) -> dict:
                           amp=exp.base.amp, device=exp.dist.device, workers=args.workers,
                           progress=exp.progress, state=state, save=lambda s: save_torch(path, s.state_dict()),
                           save_every=args.save_every)
-    views = {"original": "acc", "lfc": "lfc", "hfc": "hfc"}
+    views = {ORIGINAL: "acc", LFC: "lfc", HFC: "hfc"}
     top5 = r.get("top5", {"acc": None, "lfc": None, "hfc": None})  # None: the model has 5 classes or fewer
     return {"n": r["n"], "radii": radii, "classes": classes,
             **{v: {"top1": r[k], "top5": top5[k]} for v, k in views.items()}}
@@ -85,14 +88,14 @@ def run(exp, args) -> dict:
     model, normalize = classifier(exp, args, data.image_shape[0])
     result = exp.stage("sweep", lambda: sweep(exp, args, model, normalize, data, radii))
     source = classifier_name(exp, args)
-    exp.figure(figures.plot_sweep, "sweep.png", result, f"{source} on {exp.base.dataset} ({result['n']} images)")
+    exp.figure(plot_sweep, "sweep.png", result, f"{source} on {exp.base.dataset} ({result['n']} images)")
     def top5(band, key):
         values = result[band]["top5"]
         return "" if values is None else values[key] if key else values
 
     rows = [["original", "", result["original"]["top1"], top5("original", "")]] + [
         [band, radius_key(r), result[band]["top1"][radius_key(r)], top5(band, radius_key(r))]
-        for band in ("lfc", "hfc") for r in radii]
+        for band in SPLIT_VIEWS for r in radii]
     exp.write_text("sweep.csv", csv_text(["view", "radius", "top1", "top5"], rows))
     report = "\n".join([
         f"# Accuracy on LFC and HFC: {source}", "",
@@ -100,3 +103,22 @@ def run(exp, args) -> dict:
         "(strict d < r, no normalisation).", "", "![sweep](sweep.png)", "",
         *markdown_table(["view", "radius", "top-1", "top-5"], rows), ""])
     return exp.finish(result, report)
+
+
+def plot_sweep(result: dict, title: str, path: Path) -> Path:
+    """Top-1/top-5 accuracy on the LFC and the HFC by radius, the originals' as lines."""
+    radii = [float(r) for r in result["lfc"]["top1"]]
+    fig, ax = pyplot().subplots(figsize=(6, 4))
+    for metric, style in (("top1", "-"), ("top5", "--")):
+        if result["original"][metric] is None:  # no top-5 for a model of 5 classes or fewer
+            continue
+        ax.axhline(result["original"][metric], color="black", ls=style, lw=1, label=f"original {metric}")
+        ax.plot(radii, list(result["lfc"][metric].values()), "o" + style, color="tab:blue", label=f"LFC {metric}")
+        ax.plot(radii, list(result["hfc"][metric].values()), "s" + style, color="tab:red", label=f"HFC {metric}")
+    ax.set_xlabel("radius r (cycles per image)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=9)
+    return save_and_close(path, fig)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from hfc_fast.bands import VIEWS
 from hfc_fast.data.registry import DATASETS
-from hfc_fast.data.views import BANDS
 from hfc_fast.errors import InputError
 from hfc_fast.experiments.core.options import SEED_MAX, option, validate_fields
 from hfc_fast.models.registry import MODELS
@@ -49,7 +49,7 @@ class TrainConfig:
     adv_alpha: float | None = option(None, "PGD step (default eps/10)", above=0, optional=True)
     adv_random_start: bool = option(False, "start PGD at a random point of the ball", kind="bool")
     shuffle_labels: bool = option(False, "train on labels permuted with --seed", kind="bool")
-    train_band: str = option("original", "train on the LFC or HFC (per-image max normalised)", choices=BANDS)
+    train_band: str = option("original", "train on the LFC or HFC (per-image max normalised)", choices=VIEWS)
     train_radius: float | None = option(None, "radius of --train-band", above=0, optional=True)
     radii: list[float] | None = option(None, "tracking radii (default 4,8,12,16 scaled to the image size)",
                                        kind="numbers", above=0, optional=True)
@@ -107,13 +107,16 @@ PRESETS = {
     "demo": dict(model="small_cnn", optimizer="adam", lr=1e-3, batch_size=100, epochs=3, train_limit=None,
                  test_limit=None, track_train=5000),
 }
+# The adversarial training the commands of Fig 7, Table 2 and the learned masks compare with natural training:
+# PGD at ε = 0.03 with 10 steps of ε/10 (Wang et al. 2020, §6)
+ADVERSARIAL = dict(adv_eps=0.03, adv_steps=10)
 
 
 @dataclass
 class DetectTrainConfig:
     """``hfc detect train``: training or fine-tuning a torchvision detector on a COCO-format set (SGD)."""
 
-    images: str = option(None, "image folder (e.g. train2017/)", kind="path", required=True)
+    image_dir: str = option(None, "image folder (e.g. train2017/)", kind="path", required=True)
     annotations: str = option(None, "COCO instances JSON", kind="path", required=True)
     model: str = option("retinanet_resnet50_fpn", "torchvision detection builder", kind="str")
     weights: str | None = option(None, "start from these local weights (fine-tuning)", kind="path", optional=True)

@@ -89,7 +89,7 @@ class DetectorRun(Trainer):
 
     def build(self) -> None:
         c = self.config
-        self.data = CocoDetection(c.images, c.annotations, limit=c.limit)
+        self.data = CocoDetection(c.image_dir, c.annotations, limit=c.limit)
         self.num_classes = c.num_classes or self.data.num_classes
         if self.num_classes < self.data.num_classes:
             raise InputError(f"--num-classes {self.num_classes} is too small: the largest category id is "

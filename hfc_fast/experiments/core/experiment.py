@@ -1,12 +1,10 @@
-"""A command's run: its claimed run directory, its data, its trained variants, cached stages and report.
+"""A command's experiment: its run context (:mod:`~hfc_fast.experiments.core.run`) with data and trainings.
 
-Every ``hfc`` command runs inside one :class:`Experiment`. It claims the run
-directory (``config.json``, the one settings check), joins the process group
-under ``torchrun`` (training is data-parallel, attacks and evaluations shard
-their batches, and only rank 0 writes files), gives the command the preset's
-training settings overridden from the command line, trains (or resumes, or
-reuses) variants as ``hfc train`` runs under ``runs/``, caches stages as
-``<stage>.json``, and writes ``results.json`` and the report.
+Every ``hfc`` command runs inside one :class:`Experiment`. The run context claims the run directory, joins
+the process group under ``torchrun``, caches stages and writes the results; the experiment adds the preset's
+training settings overridden from the command line, the test set and its batches, the paper's radii scaled
+to it, and trains (or resumes, or reuses) variants as ``hfc train`` runs them under ``runs/``. How the CLI
+and ``hfc claims`` run a command (:func:`resolve_args`, :func:`run_command`) is here too.
 """
 
 from __future__ import annotations
@@ -14,37 +12,26 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import time
 from pathlib import Path
 
 import torch
 
-from hfc_fast.data.registry import TensorData, load_dataset
+from hfc_fast.data.registry import TensorData, class_names, load_dataset
 from hfc_fast.errors import InputError
-from hfc_fast.experiments.core import distributed
-from hfc_fast.experiments.core.config import PRESETS, RESUMABLE_CHANGES, TrainConfig
-from hfc_fast.experiments.core.files import checksum, write_json, write_text
+from hfc_fast.experiments.core.config import ADVERSARIAL, PRESETS, RESUMABLE_CHANGES, TrainConfig
 from hfc_fast.experiments.core.model_sources import checkpoint_state, model_from_state
 from hfc_fast.experiments.core.options import Options, Spec
-from hfc_fast.experiments.core.pages import write_page
+from hfc_fast.experiments.core.run import RunContext
 from hfc_fast.experiments.core.rundir import CHECKPOINT, RunDirectory
 from hfc_fast.experiments.core.training import repair_finished, train
 from hfc_fast.models.registry import default_batchnorm
-from hfc_fast.radius import check_fits, scaled_radii
+from hfc_fast.radius import PAPER_RADII, check_fits, scaled_radii
 
-STAGE_INPUTS = "_stage_inputs"  # the key under which a stage file records the digest of the models it measured
 IN_MEMORY_LIMIT = 10_000  # ImageFolder test images held in memory when --test-limit is not given
 # what the command line may set of a preset's training settings: always, and only where typed
 TRAINING_OPTIONS = ("dataset", "data_root", "image_size", "device", "amp")
 PRESET_OVERRIDES = ("model", "epochs", "train_limit", "test_limit")
 NOT_SETTINGS = ("out", "no_progress", "resume", "command", "detect_command")  # options config.json leaves out
-
-CLASS_NAMES = {
-    "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                      "Ankle boot"],
-    "mnist": [str(d) for d in range(10)],
-    "cifar10": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
-}
 
 
 def add_experiment_options(options: Options, name: str) -> None:
@@ -66,17 +53,20 @@ def add_experiment_options(options: Options, name: str) -> None:
 
 
 def add_paper_radii_option(options: Options, what: str = "radii") -> None:
-    options.add("--paper-radii", default=[4.0, 8.0, 12.0, 16.0], spec=Spec("numbers", above=0),
-                help=f"{what} on the paper's 32×32 scale, scaled to the image (default 4,8,12,16)")
+    shown = ",".join(f"{r:g}" for r in PAPER_RADII)
+    options.add("--paper-radii", default=[float(r) for r in PAPER_RADII], spec=Spec("numbers", above=0),
+                help=f"{what} on the paper's 32×32 scale, scaled to the image (default {shown})")
 
 
-class Experiment:
-    """One command's run directory, and the settings its trained variants share.
+class Experiment(RunContext):
+    """A command's :class:`~hfc_fast.experiments.core.run.RunContext` with the data and the trained variants
+    it measures: the preset's training settings overridden from the command line, the test set, the paper's
+    radii scaled to it, and trainings (or resumed, or reused ones) as ``hfc train`` runs them under ``runs/``.
 
     Args:
         name: the command (``"table1"``, ``"detect train"``).
         args: its parsed options, defaults filled in.
-        settings: what ``config.json`` records and a rerun must repeat.
+        given: the options the run is given (the command line's, and those a rerun reads back).
         resumable: settings a rerun may change.
         preset: the preset of the training settings (``args.preset`` when the command has one).
         runs: a folder of trainings shared with other experiments: a variant is trained (or reused) there,
@@ -86,115 +76,20 @@ class Experiment:
 
     def __init__(self, name: str, args, *, given: dict | None = None, resumable=("device",),
                  preset: str | None = None, runs: Path | None = None) -> None:
-        self.name = name
         self.args = args
-        self.out = Path(args.out)
-        self.progress = not getattr(args, "no_progress", False)
         self.seeds = list(range(getattr(args, "seeds", 1)))
         self.runs = None if runs is None else Path(runs)
         self.preset = getattr(args, "preset", None) or preset
         self._test: TensorData | None = None
-        self._inputs: dict[str, str] = {}
         settings = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS}
         self._base = None
         if self.preset is not None:
             self._base = _base_config(self.preset, args, vars(args) if given is None else given)
             settings.update(preset=self.preset,
                             **{k: getattr(self._base, k) for k in TRAINING_OPTIONS + PRESET_OVERRIDES})
-        self.dist = distributed.setup(getattr(args, "device", "auto"))
-        self.dir = RunDirectory(self.out, is_main=self.dist.is_main)
-        self.started = time.perf_counter()
-        try:
-            self.dir.claim(name, settings, resumable=resumable, fresh=not getattr(args, "resume", True))
-        except BaseException:
-            self.close()
-            raise
-
-    def __enter__(self) -> Experiment:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    # ------------------------------------------------------------------ files
-    def uses(self, name: str, model=None, *, digest: str | None = None, extra=None) -> None:
-        """Record that what follows depends on model ``name`` (its weights' :func:`checksum`, or ``digest``,
-        and ``extra`` such as a normalisation): stages computed from now on are keyed by it, so a model
-        trained further, or other weights under the same path, is measured again rather than read back."""
-        if digest is None:
-            digest = checksum(model.state_dict() if hasattr(model, "state_dict") else model)
-        self._inputs[name] = digest if extra is None else f"{digest}:{json.dumps(extra, default=str)}"
-
-    def inputs_key(self) -> str | None:
-        """A digest of the models used so far (:meth:`uses`), or None when none was recorded."""
-        if not self._inputs:
-            return None
-        return hashlib.sha256(json.dumps(self._inputs, sort_keys=True).encode()).hexdigest()[:16]
-
-    def partial_dir(self) -> Path:
-        """Where counts of an interrupted pass are saved: ``partial/``, under the digest of the models used
-        (:meth:`inputs_key`), so that counts of another model are never continued."""
-        key = self.inputs_key()
-        return self.out / "partial" / key if key else self.out / "partial"
-
-    def stage(self, name: str, compute):
-        """``name``'s result: read back from ``name.json`` when finished before from the same models, else
-        computed and written.
-
-        A stage computed after :meth:`uses` (or :meth:`trained`) records the digest of those models; when
-        they have changed since (a checkpoint trained further, new weights), it is computed again, with a
-        note. Every rank computes (attacks and evaluations shard their batches); rank 0 writes.
-        """
-        path = self.out / f"{name}.json"
-        key = self.inputs_key()
-        if path.exists():
-            saved = json.loads(path.read_text())
-            if key is None:
-                self.log(f"{name}: done before, reusing {path}")
-                return saved
-            if isinstance(saved, dict) and saved.get(STAGE_INPUTS) == key:
-                self.log(f"{name}: done before with the same models, reusing {path}")
-                return saved["result"]
-            self.notice(f"{name}: the models it measured have changed since {path} was written: measuring again")
-        self.log(f"{name} ...")
-        result = compute()
-        if self.dist.is_main:
-            write_json(path, result if key is None else {STAGE_INPUTS: key, "result": result})
-        self.dist.barrier()
-        return result
-
-    def notice(self, message: str) -> None:
-        """A line printed on rank 0 even without progress output."""
-        if self.dist.is_main:
-            print(f"{self.name}: {message}", flush=True)
-
-    def log(self, message: str) -> None:
-        if self.progress and self.dist.is_main:
-            print(f"{self.name}: {message}", flush=True)
-
-    def write_text(self, relative: str, text: str) -> None:
-        if self.dist.is_main:
-            write_text(self.out / relative, text)
-
-    def figure(self, draw, relative: str, *args, **kwargs) -> None:
-        """``draw(*args, path, **kwargs)`` into ``out/relative`` on rank 0 (figures are drawn once)."""
-        if self.dist.is_main:
-            draw(*args, self.out / relative, **kwargs)
-
-    def finish(self, results: dict, report: str | None = None, *, results_file: str = "results.json") -> dict:
-        """Write ``results.json`` (or ``results_file``) and the report; returns ``results`` with the run time
-        added."""
-        results = {**results, "seconds": time.perf_counter() - self.started, "world_size": self.dist.world}
-        if self.dist.is_main:
-            write_json(self.out / results_file, results)
-            if report is not None:
-                write_page(self.out, report, title=f"hfc {self.name}")
-        self.dist.barrier()
-        return results
-
-    def close(self) -> None:
-        self.dir.release()
-        self.dist.close()
+        super().__init__(name, Path(args.out), settings, resumable=resumable,
+                         device=getattr(args, "device", "auto"), progress=not getattr(args, "no_progress", False),
+                         fresh=not getattr(args, "resume", True))
 
     # ------------------------------------------------------------------ training settings
     @property
@@ -230,9 +125,10 @@ class Experiment:
         return model_from_state(state).to(self.dist.device).eval(), state["history"]
 
     def trained_pair(self, seed: int):
-        """The natural and the adversarially trained (PGD ε = 0.03, 10 steps of ε/10) model of ``seed``."""
+        """The natural and the adversarially trained (:data:`~hfc_fast.experiments.core.config.ADVERSARIAL`)
+        model of ``seed``."""
         natural, _ = self.trained(f"natural-s{seed}", self.config(seed=seed))
-        adversarial, _ = self.trained(f"adversarial-s{seed}", self.config(seed=seed, adv_eps=0.03, adv_steps=10))
+        adversarial, _ = self.trained(f"adversarial-s{seed}", self.config(seed=seed, **ADVERSARIAL))
         return natural, adversarial
 
     # ------------------------------------------------------------------ data
@@ -269,9 +165,9 @@ class Experiment:
 
     def class_names(self) -> list[str]:
         test = self.test_set()
-        return CLASS_NAMES.get(self.base.dataset) or [str(i) for i in range(test.num_classes)]
+        return class_names(self.base.dataset, test.num_classes)
 
-    def scaled_radii(self, base=(4, 8, 12, 16)) -> list[float]:
+    def scaled_radii(self, base=PAPER_RADII) -> list[float]:
         """The paper's CIFAR radii scaled to this data set's image size."""
         side = min(self.test_set().image_shape[1:])
         return list(scaled_radii(side, base))

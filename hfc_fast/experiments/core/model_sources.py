@@ -134,11 +134,17 @@ def timm_classifier(name: str, weights: Path, num_classes: int) -> tuple[nn.Modu
     return model.eval(), (tuple(config["mean"]), tuple(config["std"]), tuple(config["input_size"][-2:]))
 
 
+def add_checkpoint_option(options: Options, group=None) -> None:
+    """``--checkpoint``, the one definition: a finished training run to measure instead of training one."""
+    options.add("--checkpoint", default=None, type=Path, group=group,
+                help="a training run to use: its directory or its checkpoints/last.pt (default: train the "
+                     "preset's model)")
+
+
 def add_classifier_options(options: Options) -> None:
     """Where the classifier comes from: a training run, or a torchvision or timm model with local weights."""
     source = options.parser.add_mutually_exclusive_group()
-    options.add("--checkpoint", default=None, type=Path, group=source,
-                help="a training run: its directory or checkpoints/last.pt")
+    add_checkpoint_option(options, group=source)
     options.add("--torchvision", default=None, group=source, help="a torchvision classifier by name (needs --weights)")
     options.add("--timm", default=None, group=source, help="a timm model by name (needs --weights)")
     options.add("--weights", default=None, type=Path, help="local state_dict of the --torchvision or --timm model")

@@ -235,6 +235,7 @@ class Options:
         self.parser = parser
         self.defaults: dict = {}
         self.paths: set[str] = set()  # options whose values are paths (read back from JSON as text)
+        self.specs: dict[str, Spec] = {}  # each option's rule, by destination
 
     def add(self, *flags: str, default=None, spec: Spec | None = None, group=None, dest: str | None = None,
             **kwargs) -> None:
@@ -251,8 +252,37 @@ class Options:
         action = target.add_argument(*flags, default=argparse.SUPPRESS, dest=dest, **kwargs) if dest else \
             target.add_argument(*flags, default=argparse.SUPPRESS, **kwargs)
         self.defaults.setdefault(action.dest, default)
+        if spec is not None:
+            self.specs[action.dest] = spec
         if spec is not None and spec.kind == "path":
             self.paths.add(action.dest)
+
+    def namespace(self, values: dict) -> argparse.Namespace:
+        """What ``parser.parse_args`` gives for a command line that typed ``values`` (destination -> Python
+        value), each value checked by its option's rule and put in the form parsing gives it (numbers in
+        ascending order as floats, paths as :class:`~pathlib.Path`). How one command gives another its
+        settings, with no command line written and parsed again; an option the command lacks is refused."""
+        unknown = [k for k in values if k not in self.defaults]
+        if unknown:
+            raise InputError(f"{self.parser.prog} has no option {', '.join(flag(k) for k in unknown)}")
+        typed = {}
+        for name, value in values.items():
+            spec = self.specs.get(name)
+            if spec is not None and value is not None:
+                if spec.kind == "numbers" and isinstance(value, list | tuple):
+                    value = sorted(float(v) for v in value)
+                    if len(set(value)) != len(value):
+                        raise InputError(f"{flag(name)} has a repeated number, got {values[name]!r}")
+                elif spec.kind == "names" and isinstance(value, tuple):
+                    value = list(value)
+                elif spec.kind == "path" and isinstance(value, str | Path):
+                    value = Path(value)
+                elif spec.kind == "str" and isinstance(value, Path):  # a folder held as text, as typed
+                    value = str(value)
+                if spec.kind != "path":
+                    spec.check(value, flag(name))
+            typed[name] = value
+        return argparse.Namespace(**typed)
 
     def group(self, title: str):
         return self.parser.add_argument_group(title)

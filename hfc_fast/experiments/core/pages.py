@@ -9,7 +9,6 @@ from pathlib import Path
 
 from hfc_fast.errors import InputError
 from hfc_fast.experiments.core.files import write_text
-from hfc_fast.experiments.core.paper import EPS, TABLE2
 
 
 def write_page(out: Path, markdown: str, *, title: str = "hfc_fast report") -> Path:
@@ -86,28 +85,3 @@ def markdown_table(header: list[str], rows: list[list]) -> list[str]:
         return f"{v:.3f}" if isinstance(v, float) else str(v)
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + \
         ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-
-
-def robustness_csv(rows: list[dict]) -> str:
-    """Table 2 rows (model, rho, clean, each attack's and the worst case's accuracy per ε) as CSV."""
-    attacks = [k for k in rows[0] if k not in ("model", "rho", "clean", "n", "seed")]
-    header = ["model", "rho", "clean"] + [f"{a}_{e}" for a in attacks for e in EPS]
-    return csv_text(header, [[r["model"], f"{r['rho']:g}", float(r["clean"]),
-                              *(float(v) for a in attacks for v in r[a])] for r in rows])
-
-
-def table2_lines(rows: list[dict]) -> list[str]:
-    """Table 2 rows beside the paper's numbers, as a markdown table (one column per ε): FGSM, PGD and, when
-    more attacks ran, the per-sample worst case over all of them."""
-    eps = [f"{e:g}" for e in EPS]
-    stronger = any(k.startswith("apgd") for k in rows[0])
-    header = ["model", "ρ", "clean", *(f"FGSM {e}" for e in eps), *(f"PGD {e}" for e in eps),
-              *(f"worst case {e}" for e in eps if stronger), "paper: clean", "paper: FGSM", "paper: PGD"]
-    table = []
-    for r in rows:
-        paper = TABLE2.get(r["model"], {}).get(r["rho"])
-        theirs = [paper[0], " / ".join(f"{v:.3f}" for v in paper[1]), " / ".join(f"{v:.3f}" for v in paper[2])] \
-            if paper else ["", "", ""]
-        table.append([r["model"], f"{r['rho']:g}", r["clean"], *r["fgsm"], *r["pgd"], *(r["worst"] if stronger else []),
-                      *theirs])
-    return markdown_table(header, table)

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from hfc_fast._model import probe_classes
 from hfc_fast.attacks import pgd
+from hfc_fast.bands import MAX
 from hfc_fast.data.augment import random_affine
 from hfc_fast.data.batching import iterate_batches
 from hfc_fast.data.registry import TensorData, load_dataset
@@ -336,7 +337,7 @@ class Run(Trainer):
         if c.augment == "affine":
             x = random_affine(x)
         if c.train_band != "original":
-            x = band_view(x, c.train_band, c.train_radius, normalize=True)
+            x = band_view(x, c.train_band, c.train_radius, normalize=MAX)
         if c.adv_eps > 0:
             alpha = c.adv_alpha if c.adv_alpha is not None else c.adv_eps / 10
             x = pgd(self.core, x, y, c.adv_eps, alpha=alpha, steps=c.adv_steps, random_start=c.adv_random_start,
