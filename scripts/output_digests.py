@@ -42,11 +42,16 @@ COMMANDS = {
 CLOCK = ("seconds", "time", "wall", "elapsed")
 
 
+def _clock(key) -> bool:
+    """A wall-clock field (or the checksum over one): left out of a digest."""
+    key = str(key)
+    return key in CLOCK or key.endswith(("_seconds", "_time")) or key == "_hfc_checksum"
+
+
 def _clean(value):
     """``value`` without wall-clock fields, at any depth."""
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()
-                if not (k in CLOCK or k.endswith("_seconds") or k.endswith("_time") or k == "split_seconds")}
+        return {k: _clean(v) for k, v in value.items() if not _clock(k)}
     if isinstance(value, list):
         return [_clean(v) for v in value]
     return value
@@ -57,10 +62,11 @@ def _tensor_digest(obj, h) -> None:
 
     if isinstance(obj, torch.Tensor):
         h.update(str((obj.dtype, tuple(obj.shape))).encode())
-        h.update(obj.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes() if obj.numel() else b"")
+        flat = obj.detach().cpu().contiguous().reshape(-1)
+        h.update(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")
     elif isinstance(obj, dict):
         for k in sorted(obj, key=str):
-            if str(k) in CLOCK or str(k) == "_hfc_checksum":
+            if _clock(k):
                 continue
             h.update(str(k).encode())
             _tensor_digest(obj[k], h)
