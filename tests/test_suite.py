@@ -210,6 +210,13 @@ def test_kernels_and_robustness_share_their_models(tmp_path):
         [smooth["clean"] - plain["clean"], smooth["pgd"][-1] - plain["pgd"][-1]])
     assert survives["parts"][0]["effect"]["estimate"] == pytest.approx(smooth["worst"][-1] - plain["worst"][-1])
     assert len(unmasked["parts"]) == 3
+    # which attack found what: every image right unattacked and fooled is attributed to exactly one attack
+    for r in results["rows"]:
+        assert [a for a, _ in r["found"]] == ["fgsm", "pgd", "apgd-ce", "apgd-dlr"]  # in the order run
+        for i in range(3):
+            assert sum(c[i] for _, c in r["found"]) == round(r["n"] * (r["clean"] - r["worst"][i]))
+    report = (out / "report.md").read_text()
+    assert "## Which attack found what" in report and "first fooled at ε = 0.09" in report
 
 
 @needs_fmnist

@@ -66,7 +66,9 @@ class Row:
     """One row of Table 2: a model at one smoothing strength ρ.
 
     ``accuracy`` maps each attack (and ``"worst"``, the per-image worst case over all of them) to its robust
-    accuracy per ε of :data:`EPS`; ``seed`` is ``None`` for a row averaged over seeds.
+    accuracy per ε of :data:`EPS`; ``found`` each attack, in the order run, to the images it fooled that no
+    attack before it had, per ε (what it added to the worst case; empty in a row averaged over seeds);
+    ``seed`` is ``None`` for a row averaged over seeds.
     """
 
     model: str
@@ -75,17 +77,21 @@ class Row:
     n: int
     accuracy: dict[str, list[float]] = field(default_factory=dict)
     seed: int | None = None
+    found: dict[str, list[int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """The JSON form: ``{"model", "rho", "clean", "n", <attack>: [per ε], ..., "worst": [...], "seed"}``."""
+        """The JSON form: ``{"model", "rho", "clean", "n", <attack>: [per ε], ..., "worst": [...], "found",
+        "seed"}``; ``found`` as ``[attack, [per ε]]`` pairs, keeping the order the attacks ran in (JSON files
+        are written with sorted keys)."""
         return {"model": self.model, "rho": self.rho, "clean": self.clean, "n": self.n, **self.accuracy,
+                **({"found": [[a, c] for a, c in self.found.items()]} if self.found else {}),
                 **({} if self.seed is None else {"seed": self.seed})}
 
     @classmethod
     def from_dict(cls, d: dict) -> Row:
-        named = ("model", "rho", "clean", "n", "seed")
+        named = ("model", "rho", "clean", "n", "seed", "found")
         return cls(d["model"], d["rho"], d["clean"], d["n"], {k: v for k, v in d.items() if k not in named},
-                   d.get("seed"))
+                   d.get("seed"), {a: c for a, c in d.get("found", [])})
 
 
 def find(rows: list[Row], model: str, rho: float) -> Row:
@@ -122,7 +128,8 @@ def robustness_table(models: dict, batches, *, rhos=RHOS, eps=EPS, pgd_steps: in
                                                                          autoattack=autoattack), eps,
                                      progress=progress)
             rows.append(Row(name, rho, report.clean_accuracy, report.n,
-                            {**{a: report.accuracy(a) for a in attacks}, "worst": report.worst_case}))
+                            {**{a: report.accuracy(a) for a in attacks}, "worst": report.worst_case},
+                            found={a: list(report.new_count[a]) for a in attacks}))
     return rows
 
 
@@ -290,6 +297,21 @@ def table2_lines(rows: list[Row]) -> list[str]:
     return markdown_table(header, table)
 
 
+def found_lines(rows: list[Row]) -> list[str]:
+    """Which attack found what: per model and ρ, the images each attack fooled that no attack before it had,
+    per ε, summed over seeds (the worst case's images, attributed to the first attack that fooled them)."""
+    eps = [f"{e:g}" for e in EPS]
+    table = {}
+    for r in rows:
+        for attack, counts in r.found.items():
+            key = (r.model, f"{r.rho:g}", attack)
+            table[key] = [a + b for a, b in zip(table.get(key, [0] * len(counts)), counts, strict=True)]
+    if not table:  # rows measured before attacks recorded what they added
+        return ["(not recorded in these rows' stage files; rerun into a new --out to see it)"]
+    return markdown_table(["model", "ρ", "attack (in the order run)", *(f"first fooled at ε = {e}" for e in eps)],
+                          [[*key, *counts] for key, counts in table.items()])
+
+
 def masking_rows(check: dict) -> list[list]:
     steps = check["steps"]
     return [["accuracy falls with ε and with steps",
@@ -388,6 +410,9 @@ def run(exp, args) -> dict:
         f"iterate of an attack fooled it, and in the worst case only if every attack failed. Means over "
         f"{len(exp.seeds)} seed(s). Paper: CIFAR-10, foolbox minimal-perturbation searches.", "",
         "![robustness](robustness.png)", "", *table2_lines(means), "",
+        "## Which attack found what", "",
+        f"Images each attack fooled that no attack before it had ({len(exp.seeds)} seed(s) summed):", "",
+        *found_lines(rows), "",
         "## Gradient-masking checks of the smoothed natural model (ρ = 1)", "",
         *markdown_table(["check", "numbers", "passed"], masking_rows(checks[0])), "",
         "## Verdicts", "", *verdict_lines(verdicts), ""])
