@@ -171,7 +171,7 @@ data = ImageFolder(os.path.join(root, "val"), image_size=224)
 
 def counted(self, i):  # each read appended to a file of its process: the loader's workers read, not this one
     with open(os.path.join(out, f"reads-{os.getpid()}.txt"), "a") as f:
-        f.write(f"{int(i)}\n")
+        f.write(f"{int(i)}\\n")
     return ImageFolder.__getitem__(self, i)
 
 
