@@ -30,7 +30,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hfc_fast.attacks import robust_accuracy  # noqa: E402
+from hfc_fast.attacks import pgd, robust_accuracy  # noqa: E402
 from hfc_fast.data.idx import load_fashion_mnist  # noqa: E402
 
 import baselines  # noqa: E402
@@ -49,25 +49,34 @@ def small_cnn() -> nn.Module:
     )
 
 
-def trained_model(epochs: int, seed: int = 0) -> nn.Module:
-    """Adam 1e-3, batch 128; cached on disk so reruns time the attacks only."""
+def trained_model(epochs: int, seed: int = 0, *, adversarial: bool = False, images: int | None = None) -> nn.Module:
+    """Adam 1e-3, batch 128, on the first ``images`` training images (default all); ``adversarial``: on PGD
+    examples (ε = 0.03, 10 steps of ε/10, no random start), as the demo trains. Cached on disk so reruns time
+    the attacks only."""
     model = small_cnn()
-    path = CACHE / f"small_cnn_fmnist_e{epochs}_s{seed}.pt"
+    path = CACHE / (f"small_cnn_fmnist_adv_e{epochs}_n{images}_s{seed}.pt" if adversarial
+                    else f"small_cnn_fmnist_e{epochs}_s{seed}.pt")
     if path.exists():
         model.load_state_dict(torch.load(path, weights_only=True))
         return model.eval()
     torch.manual_seed(seed)
     x, y = load_fashion_mnist(split="train")
+    x, y = x[:images], y[:images]
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     for epoch in range(epochs):
         order = torch.randperm(len(x))
         for start in range(0, len(x), 128):
             idx = order[start:start + 128]
-            loss = F.cross_entropy(model(x[idx]), y[idx])
+            inputs = x[idx]
+            if adversarial:
+                inputs = pgd(model, inputs, y[idx], 0.03, alpha=0.003, steps=10, random_start=False,
+                             early_exit=False, return_adversarials=True).adversarials[0]
+                model.train()
+            loss = F.cross_entropy(model(inputs), y[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
-        print(f"trained epoch {epoch + 1}/{epochs}", flush=True)
+        print(f"{'adversarially ' if adversarial else ''}trained epoch {epoch + 1}/{epochs}", flush=True)
     CACHE.mkdir(exist_ok=True)
     tmp = path.with_suffix(".tmp")
     torch.save(model.state_dict(), tmp)

@@ -23,48 +23,20 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hfc_fast.attacks import AUTOATTACK, pgd, robust_accuracy  # noqa: E402
+from hfc_fast.attacks import AUTOATTACK, robust_accuracy  # noqa: E402
 from hfc_fast.data.idx import load_fashion_mnist  # noqa: E402
 
-from attacks import CACHE, small_cnn, trained_model  # noqa: E402
+from attacks import EPS, trained_model  # noqa: E402
 from pass_floor import best_rate  # noqa: E402
 from run import machine_name, save_results  # noqa: E402
 
-EPS = (0.03, 0.06, 0.09)
-
 
 def robust_model(epochs: int, images: int, seed: int = 0):
-    """The small CNN adversarially trained (PGD ε = 0.03, 10 steps of ε/10), cached on disk."""
-    path = CACHE / f"small_cnn_fmnist_adv_e{epochs}_n{images}_s{seed}.pt"
-    model = small_cnn()
-    if path.exists():
-        model.load_state_dict(torch.load(path, weights_only=True))
-        return model.eval()
-    torch.manual_seed(seed)
-    x, y = load_fashion_mnist(split="train")
-    x, y = x[:images], y[:images]
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    for epoch in range(epochs):
-        order = torch.randperm(len(x))
-        for start in range(0, len(x), 128):
-            idx = order[start:start + 128]
-            adv = pgd(model, x[idx], y[idx], 0.03, alpha=0.003, steps=10, random_start=False, early_exit=False,
-                      return_adversarials=True).adversarials[0]
-            model.train()
-            loss = F.cross_entropy(model(adv), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        print(f"adversarially trained epoch {epoch + 1}/{epochs}", flush=True)
-    CACHE.mkdir(exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(model.state_dict(), tmp)
-    tmp.replace(path)
-    return model.eval()
+    """The small CNN adversarially trained as the demo trains it, cached on disk."""
+    return trained_model(epochs, seed, adversarial=True, images=images)
 
 
 def theirs(make, model, batches, eps_list) -> tuple[list[float], float]:

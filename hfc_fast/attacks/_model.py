@@ -8,11 +8,11 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from hfc_fast._model import normalised_output
+from hfc_fast._model import forward_logits, normalised_output
 from hfc_fast.errors import InputError
 
 
-def check_logits(logits: torch.Tensor, y: torch.Tensor) -> None:
+def check_logits(logits: torch.Tensor, y: torch.Tensor, *, stacklevel: int = 3) -> None:
     """Labels must name one of the model's classes; warn when ``logits`` look like probabilities.
 
     Attacks differentiate cross-entropy on logits; a model ending in softmax
@@ -28,7 +28,7 @@ def check_logits(logits: torch.Tensor, y: torch.Tensor) -> None:
     warnings.warn(
         f"model output looks like {kind}; attacks expect raw logits, and a softmax at the end "
         "saturates the loss so its gradients vanish. Remove the final softmax/log_softmax.",
-        stacklevel=3,
+        stacklevel=stacklevel,  # the warning names the caller of the attack
     )
 
 
@@ -46,3 +46,21 @@ def is_fooled(logits: torch.Tensor, y: torch.Tensor, targeted: bool) -> torch.Te
     """(B,) bool: the prediction left ``y`` (untargeted) or reached it (targeted)."""
     pred = logits.argmax(dim=1)
     return pred == y if targeted else pred != y
+
+
+def clean_logits(model, x: torch.Tensor, y: torch.Tensor, *, amp: bool, classes: int, what: str) -> torch.Tensor:
+    """The clean pass an attack starts with: the logits of ``x``, checked against ``y``
+    (:func:`check_logits`), from a model of at least ``classes`` classes (else an :class:`InputError`
+    saying that ``what`` needs them)."""
+    logits = forward_logits(model, x, amp=amp)
+    check_logits(logits, y, stacklevel=4)
+    if logits.shape[1] < classes:
+        raise InputError(f"{what} needs a model of at least {classes} classes, got {logits.shape[1]}")
+    return logits
+
+
+def ranked_targets(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(B, K) classes by clean logit, highest first, the true class last: column i is the target ranked
+    i + 2nd (the targeted attacks aim at these in turn)."""
+    return logits.scatter(1, y[:, None], float("-inf")).argsort(dim=1, descending=True)
+

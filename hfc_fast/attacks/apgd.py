@@ -44,7 +44,7 @@ import torch.nn.functional as F
 
 from hfc_fast._model import forward_logits, frozen_eval
 from hfc_fast.attacks._inputs import as_values, check_batch, check_count
-from hfc_fast.attacks._model import check_logits
+from hfc_fast.attacks._model import clean_logits, ranked_targets
 from hfc_fast.attacks.band import BandProjection, seen_point
 from hfc_fast.attacks.result import AttackResult, nested_balls
 from hfc_fast.errors import InputError
@@ -228,14 +228,11 @@ def apgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, steps: int = 100, loss
     engine = _Apgd(model, x, y, steps=steps, loss=loss, projection=projection, amp=amp, generator=generator,
                    lo=float(lo), hi=float(hi), early_exit=early_exit, record=record_steps)
     with frozen_eval(model), torch.no_grad():
-        logits = forward_logits(model, x, amp=amp)
-        check_logits(logits, y)
+        logits = clean_logits(model, x, y, amp=amp, classes={"ce": 2, "dlr": 3, "dlr-targeted": 4}[loss],
+                              what=f"loss {loss!r}")
         engine.forwards += len(x)
-        need = {"ce": 2, "dlr": 3, "dlr-targeted": 4}[loss]
-        if logits.shape[1] < need:
-            raise InputError(f"loss {loss!r} needs a model of at least {need} classes, got {logits.shape[1]}")
         clean_fooled = logits.argmax(1) != y
-        ranked = logits.scatter(1, y[:, None], float("-inf")).argsort(dim=1, descending=True)
+        ranked = ranked_targets(logits, y)
     targets = [ranked[:, i] for i in range(min(target_classes, logits.shape[1] - 1))] if loss == "dlr-targeted" \
         else [None]
 

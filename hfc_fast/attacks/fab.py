@@ -26,10 +26,9 @@ import torch
 
 from hfc_fast._model import forward_logits, frozen_eval
 from hfc_fast.attacks._inputs import as_values, check_batch, check_count
-from hfc_fast.attacks._model import check_logits
+from hfc_fast.attacks._model import clean_logits, ranked_targets
 from hfc_fast.attacks.band import BandProjection
 from hfc_fast.attacks.result import AttackResult
-from hfc_fast.errors import InputError
 
 __all__ = ["fab", "project_linf"]
 
@@ -147,13 +146,10 @@ def fab(model, x: torch.Tensor, y: torch.Tensor, eps, *, steps: int = 100, targe
     engine = _Fab(model, x, y, steps=steps, projection=projection, amp=amp, lo=float(lo), hi=float(hi),
                   early_exit=early_exit)
     with frozen_eval(model):
-        logits = forward_logits(model, x, amp=amp)
-        check_logits(logits, y)
+        logits = clean_logits(model, x, y, amp=amp, classes=2, what="fab")
         engine.forwards += len(x)
-        if logits.shape[1] < 2:
-            raise InputError(f"fab needs a model of at least 2 classes, got {logits.shape[1]}")
         clean_fooled = logits.argmax(1) != y
-        ranked = logits.scatter(1, y[:, None], float("-inf")).argsort(dim=1, descending=True)
+        ranked = ranked_targets(logits, y)
         eps_t = torch.tensor(eps_values, dtype=torch.float64, device=x.device)
         best_norm = torch.where(clean_fooled, 0.0, float("inf")).to(torch.float64)
         best_point = x.detach().clone()

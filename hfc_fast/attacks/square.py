@@ -26,7 +26,7 @@ import torch
 
 from hfc_fast._model import forward_logits, frozen_eval
 from hfc_fast.attacks._inputs import as_values, check_batch, check_count
-from hfc_fast.attacks._model import check_logits
+from hfc_fast.attacks._model import clean_logits
 from hfc_fast.attacks.band import BandProjection, seen_point
 from hfc_fast.attacks.result import AttackResult, nested_balls
 from hfc_fast.errors import InputError
@@ -154,11 +154,8 @@ def square(model, x: torch.Tensor, y: torch.Tensor, eps, *, queries: int = 5000,
     engine = _Square(model, x, y, queries=queries, p_init=float(p_init), projection=projection, amp=amp,
                      generator=generator, lo=float(lo), hi=float(hi), early_exit=early_exit)
     with frozen_eval(model):
-        logits = forward_logits(model, x, amp=amp)
-        check_logits(logits, y)
+        logits = clean_logits(model, x, y, amp=amp, classes=2, what="square")
         engine.forwards += len(x)
-        if logits.shape[1] < 2:
-            raise InputError(f"square needs a model of at least 2 classes, got {logits.shape[1]}")
         clean_fooled = logits.argmax(1) != y
         fooled, adversarials = nested_balls(
             x, clean_fooled, eps_values, runs=restarts, early_exit=early_exit,

@@ -175,10 +175,16 @@ def parse_list(text: str) -> list[str]:
 def parse_numbers(text: str) -> list[float]:
     """``"8,4,12"`` as ``[4.0, 8.0, 12.0]``: numbers in ascending order; a ValueError when an item is empty,
     repeated or not a number."""
-    values = sorted(float(v) for v in parse_list(text))
-    if len(set(values)) != len(values):
-        raise InputError(f"a repeated number in {text!r}")
-    return values
+    return ascending_numbers(parse_list(text), text)
+
+
+def ascending_numbers(values, shown) -> list[float]:
+    """``values`` as floats in ascending order, the form every number list takes; a ValueError naming
+    ``shown`` when a number repeats (``4`` and ``4.0`` included)."""
+    out = sorted(float(v) for v in values)
+    if len(set(out)) != len(out):
+        raise InputError(f"a repeated number in {shown!r}")
+    return out
 
 
 def device_problem(value) -> str | None:
@@ -270,9 +276,10 @@ class Options:
             spec = self.specs.get(name)
             if spec is not None and value is not None:
                 if spec.kind == "numbers" and isinstance(value, list | tuple):
-                    value = sorted(float(v) for v in value)
-                    if len(set(value)) != len(value):
-                        raise InputError(f"{flag(name)} has a repeated number, got {values[name]!r}")
+                    try:
+                        value = ascending_numbers(value, value)
+                    except InputError as err:
+                        raise InputError(f"{flag(name)} has {err}") from None
                 elif spec.kind == "names" and isinstance(value, tuple):
                     value = list(value)
                 elif spec.kind == "path" and isinstance(value, str | Path):
