@@ -36,11 +36,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
-from torch.utils.data import DataLoader, Dataset, IterableDataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset, default_collate
 from tqdm.auto import tqdm
 
 from hfc_fast._distributed import all_sum, rank_and_world
 from hfc_fast._model import Normalize, frozen_eval, model_device
+from hfc_fast.data.decode import DECODE, torchvision_decoder
+from hfc_fast.data.folder import ImageFolder, collate_encoded, decode_batch
 from hfc_fast.data.registry import TensorData
 from hfc_fast.errors import InputError
 
@@ -48,12 +50,17 @@ __all__ = ["Batch", "Counts", "MappingAccess", "PassSettings", "default_workers"
 
 
 def default_workers() -> int:
-    """Loader workers for data read from files: the cores this process may use, at most 8."""
+    """Loader workers for data read from files: the cores this process may use, shared among the processes of
+    this machine when ``torchrun`` started several (``LOCAL_WORLD_SIZE``), at least 1."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return max(0, min(8, cores))
+    try:
+        local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        local = 1
+    return max(1, cores // local)
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,9 @@ class PassSettings:
         normalize: ``(mean, std)`` or ``(mean, std, (H, W))`` applied to what the model sees, after the
             instrument's own transform (the split, the perturbation), for models trained on normalised inputs.
         save_every: batches between calls of a pass's ``save`` callback.
+        decode: where an :class:`~hfc_fast.data.ImageFolder`'s JPEGs are decoded: ``"auto"`` (on the pass's
+            device when it is CUDA: nvJPEG, a batch per call, resized there; in the loader's workers
+            otherwise), ``"device"`` (on the pass's device, whatever it is) or ``"workers"``.
     """
 
     batch_size: int = 250
@@ -84,6 +94,7 @@ class PassSettings:
     progress: bool = False
     normalize: tuple | None = None
     save_every: int = 20
+    decode: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "save_every"):
@@ -99,6 +110,8 @@ class PassSettings:
         if self.normalize is not None and (not isinstance(self.normalize, tuple | list)
                                            or len(self.normalize) not in (2, 3)):
             raise InputError(f"normalize must be (mean, std) or (mean, std, (H, W)), got {self.normalize!r}")
+        if self.decode not in DECODE:
+            raise InputError(f"decode must be one of {', '.join(DECODE)}, got {self.decode!r}")
         if self.device is not None:
             try:
                 torch.device(self.device)
@@ -162,7 +175,8 @@ def _index_batches(n: int, size: int, drop_last: bool = False) -> list[list[int]
 
 
 def rank_share(data, batch_size: int = 250, *, workers: int | None = None, pin_memory: bool = False,
-               start: int = 0) -> tuple[Iterator[tuple[int, int, torch.Tensor, torch.Tensor]], int | None]:
+               start: int = 0, decode_on: torch.device | None = None
+               ) -> tuple[Iterator[tuple[int, int, torch.Tensor, torch.Tensor]], int | None]:
     """This rank's batches of ``data`` from batch ``start`` on, as ``(number, first index, x, y)``, and how many
     there are (None when unknown).
 
@@ -171,6 +185,9 @@ def rank_share(data, batch_size: int = 250, *, workers: int | None = None, pin_m
     batches, keeping its batch size or batch sampler, workers, collate function and pinned memory; the
     order of its sampler is not kept: every image is still read once), or any other iterable of batches
     (one process only). Only this rank's batches from ``start`` on are read.
+
+    ``decode_on``: a device on which an :class:`~hfc_fast.data.ImageFolder`'s JPEGs (read, not decoded, by
+    the workers) are decoded a batch at a time (a DataLoader with its own collate function is read as it is).
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -228,11 +245,19 @@ def rank_share(data, batch_size: int = 250, *, workers: int | None = None, pin_m
         return iter(()), 0
     if loader_settings.get("num_workers", 0) == 0:
         loader_settings.pop("prefetch_factor", None)
+    decode = None
+    if decode_on is not None and isinstance(dataset, ImageFolder) and dataset.decoder == "auto" \
+            and loader_settings.get("collate_fn", default_collate) is default_collate and torchvision_decoder():
+        image_size = dataset.image_size
+        dataset, loader_settings["collate_fn"] = dataset.encoded(), collate_encoded
+
+        def decode(payloads):
+            return decode_batch(payloads, image_size, decode_on)
     reader = DataLoader(dataset, batch_sampler=[batches[i] for i in mine], **loader_settings)
 
     def indexed():
         for i, (x, y) in zip(mine, reader, strict=True):
-            yield i, firsts[i], x, y
+            yield i, firsts[i], x if decode is None else decode(x), y
     return indexed(), len(mine)
 
 
@@ -378,8 +403,9 @@ def run_pass(model, data, step: Callable[[Batch, object, Counts], None], state: 
     """
     device = torch.device(settings.device) if settings.device is not None else model_device(model)
     pin = settings.pin_memory if settings.pin_memory is not None else device.type == "cuda"
+    on_device = settings.decode == "device" or (settings.decode == "auto" and device.type == "cuda")
     batches, total = rank_share(data, settings.batch_size, workers=settings.workers, pin_memory=pin,
-                                start=state.next_batch)
+                                start=state.next_batch, decode_on=device if on_device else None)
     net = model if settings.normalize is None else Normalize(model, *settings.normalize).to(device)
     layout = torch.contiguous_format
     if settings.channels_last:

@@ -17,7 +17,7 @@ TORCH=${1:-2.11.0}
 WORK=${CHECK_INSTALL_DIR:-$ROOT/build/check-install}
 PYTHON=${PYTHON:-python3}
 OP_TESTS=(test_backend.py test_frequency_split.py test_radial_mask.py test_radial_power_spectrum.py
-          test_smooth_kernels.py test_pgd_step.py test_fourier.py)
+          test_smooth_kernels.py test_pgd_step.py test_fourier.py test_fourier_perturb.py)
 cert=${PIP_CERT:-}
 [ -z "$cert" ] && [ -f /etc/ssl/certs/ca-certificates.crt ] && cert=/etc/ssl/certs/ca-certificates.crt
 deps=("torch==$TORCH" numpy pytest scipy pillow matplotlib tqdm)
@@ -34,7 +34,7 @@ op_tests() {  # op_tests PY: the op tests against the installed hfc_fast, from a
   local py=$1 away
   away=$(mktemp -d)
   (cd "$away" && "$py" -c "import hfc_fast, sys; f = hfc_fast.__file__; print('hfc_fast from', f); \
-sys.exit(1 if f.startswith('$ROOT/') else 0)")
+sys.exit('check_install: hfc_fast was imported from the source tree' if f.startswith('$ROOT/hfc_fast/') else 0)")
   (cd "$away" && HFC_FAST_EXPECT_COMPILED=1 "$py" -m pytest -q -p no:cacheprovider --rootdir "$ROOT" \
      "${OP_TESTS[@]/#/$ROOT/tests/}")
   rm -rf "$away"

@@ -128,13 +128,18 @@ def test_autoattack_is_the_standard_suite_as_a_cascade_and_two_calls_agree():
     # the per-image worst case, image by image, is each attack's in turn on what the ones before left
     mask = report.robust_mask()
     assert mask.shape == (2, len(x)) and mask.sum(1).tolist() == report.worst_count
+    # written plainly: after the first attack, an image robust at both radii is attacked at both, one robust
+    # at the smaller only is attacked at the smaller only (AutoAttack attacks per ε what is robust at it)
     alive = torch.ones(2, len(x), dtype=torch.bool)
-    for attack in fast.values():
+    for a, attack in enumerate(fast.values()):
         for first, (xb, yb) in zip((0, 30), batches, strict=True):
-            rows = slice(first, first + len(yb))
-            idx = alive[:, rows].any(0).nonzero().squeeze(1)
-            if len(idx):
-                alive[:, first + idx] &= ~attack(model, xb[idx], yb[idx], [0.05, 0.1]).fooled
+            rows = alive[:, first:first + len(yb)]
+            groups = [(2, [0.05, 0.1], rows[1]), (1, [0.05], rows[0] & ~rows[1])] if a else \
+                [(2, [0.05, 0.1], torch.ones(len(yb), dtype=torch.bool))]
+            for m, eps, chosen in groups:
+                idx = chosen.nonzero().squeeze(1)
+                if len(idx):
+                    alive[:m, first + idx] &= ~attack(model, xb[idx], yb[idx], eps).fooled
     assert torch.equal(mask, alive)
 
 
@@ -146,6 +151,35 @@ def test_the_preset_keeps_its_budgets_and_is_seeded():
     direct = AUTOATTACK["apgd-ce"](model, x, y, [0.3])  # 100 steps, whatever steps= says
     assert report.forwards["apgd-ce"] == direct.forwards and direct.method["steps"] == 100
     assert robust_accuracy(model, (x, y), "autoattack", [0.3], progress=False) == report
+
+
+def test_a_surface_of_other_attacks_is_each_bands_worst_case_over_them():
+    from hfc_fast.attacks import robustness_surface
+
+    model, x, y = train_tiny_cnn(steps=60, seed=3)
+    x, y = x[:24], y[:24]
+    eps, radii = [0.05, 0.12], [3.0]
+    fast = {"apgd-ce": functools.partial(AUTOATTACK["apgd-ce"], steps=6),
+            "square": functools.partial(AUTOATTACK["square"], queries=40)}
+    surface = robustness_surface(model, [(x, y)], eps, radii, attacks=fast, progress=False)
+    for kind, band, cell in [("full", None, surface["full"]), ("low", ("low", 3.0), surface["low"]["3"]),
+                             ("high", ("high", 3.0), surface["high"]["3"])]:
+        alive = torch.ones(len(eps), len(x), dtype=torch.bool)
+        for attack in fast.values():  # no cascade: each attack on every image of the one batch
+            alive &= ~attack(model, x, y, eps, band=band).fooled
+        assert cell == (alive.sum(1).double() / len(x)).tolist(), kind
+    assert surface["clean"] == float((model(x).argmax(1) == y).double().mean())
+
+
+def test_a_surface_refuses_an_unknown_attack_naming_it():
+    from hfc_fast.attacks import robustness_surface
+
+    model, x, y = train_tiny_cnn(steps=20, seed=4)
+    with pytest.raises(InputError, match="attacks: unknown attack 'cw'"):
+        robustness_surface(model, (x[:4], y[:4]), [0.1], [3.0], attacks=["cw"], progress=False)
+    with pytest.raises(InputError, match="attacks: 'mine' takes no band= argument"):
+        robustness_surface(model, (x[:4], y[:4]), [0.1], [3.0], attacks={"mine": lambda m, x, y, eps: None},
+                           progress=False)
 
 
 @pytest.mark.parametrize("loss", ["dlr", "dlr-targeted"])

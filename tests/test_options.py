@@ -92,3 +92,24 @@ def test_train_options_are_the_dataclass_fields():
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_presets_are_valid_training_settings(preset):
     TrainConfig.from_dict(PRESETS[preset]).validate()
+
+
+def test_a_command_is_given_a_frozen_dataclass_of_its_typed_options(tmp_path):
+    from hfc_fast.experiments.cli import command_module
+    from hfc_fast.experiments.core.experiment import resolve_args
+
+    parser, options = build_parser()
+    args = parser.parse_args(["surface", "--eps", "0.1,0.05", "--attacks", "autoattack", "--out", str(tmp_path)])
+    given, settings = resolve_args("surface", command_module("surface"), options["surface"], args)
+    assert dataclasses.is_dataclass(settings) and type(settings).__name__ == "SurfaceSettings"
+    assert settings.eps == [0.05, 0.1] and settings.attacks == ["autoattack"] and settings.steps == 10
+    assert given == {"eps": [0.05, 0.1], "attacks": ["autoattack"], "out": tmp_path}
+    types = {f.name: f.type for f in dataclasses.fields(settings)}
+    assert set(options["surface"].defaults) <= set(types)
+    assert types["eps"] == list[float] and types["steps"] is int and types["attacks"] == list[str]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.steps = 3
+    assert dataclasses.replace(settings, steps=3).steps == 3 and settings.steps == 10
+    _, detect = resolve_args("detect train", command_module("detect train"), options["detect train"],
+                             parser.parse_args(["detect", "train", "--image-dir", "x", "--annotations", "y.json"]))
+    assert type(detect).__name__ == "DetectTrainSettings" and detect.detect_command == "train"

@@ -375,6 +375,9 @@ def test_report_combines_runs(tmp_path):
     (["shuffle", "--seeds", "0"], "--seeds must be an integer >= 1, got '0'"),
     (["kernels", "--dataset", "svhn"], "--dataset must be one of"),
     (["report", "no/such/run"], "does not exist"),
+    (["surface", "--attacks", "autoattack,pgd"], "--attacks autoattack is a whole suite and stands alone"),
+    (["surface", "--attacks", "cw"], "--attacks must be comma-separated names from"),
+    (["sweep", "--decode", "gpu"], "--decode must be one of"),
 ])
 @needs_fmnist
 def test_bad_options_are_named(tmp_path, capsys, args, message):
@@ -543,6 +546,18 @@ def test_fourier_map_writes_its_maps_and_resumes(tmp_path, monkeypatch):
 
 
 @needs_fmnist
+@needs_fmnist
+def test_surface_runs_pgd_or_the_worst_case_over_other_attacks(tmp_path):
+    for attacks in ("pgd", "fgsm,apgd-ce"):
+        out = tmp_path / attacks.replace(",", "-")
+        assert hfc(["surface", "--attack-images", "30", "--eps", "0.05,0.1", "--paper-radii", "8", "--attacks", attacks,
+                    "--out", str(out), *TINY]) == 0
+        results, report = check_run(out, ["surface.png"])
+        (surface,) = results["surfaces"].values()
+        assert surface["n"] == 30 and all(in_unit(v) for v in surface["full"] + next(iter(surface["low"].values())))
+        assert ("PGD-10" in report) == (attacks == "pgd") and ("fgsm, apgd-ce" in report) == (attacks != "pgd")
+
+
 def test_fourier_map_compares_the_robustness_models(tmp_path):
     out = tmp_path / "compare"
     assert hfc(["fourier-map", "--compare", "--images", "40", "--stride", "4", "--out", str(out), *TINY]) == 0

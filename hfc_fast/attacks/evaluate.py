@@ -129,6 +129,80 @@ class RobustAccuracy(Counts):
         }
 
 
+def prepared_attacks(attacks, *, cascade: bool = False, **attack_kwargs) -> tuple[dict[str, Callable], bool]:
+    """``attacks`` as :func:`robust_accuracy` takes them, resolved to name -> callable ``(model, x, y, eps)``
+    with the shared keyword arguments bound (each built-in attack takes those its signature names; ``seed`` is 0
+    unless given; the ``"autoattack"`` preset keeps its budgets and always cascades), and whether to cascade."""
+    preset = isinstance(attacks, str) and attacks == "autoattack"
+    resolved = _resolve(attacks)
+    attack_kwargs = {"seed": 0, **attack_kwargs}
+    builtins = set(ATTACKS.values()) | set(AUTOATTACK.values())
+    for name, attack in list(resolved.items()):
+        if attack in builtins:  # a preset keeps its budgets: only the shared settings (amp, band, ...) pass
+            given = {k: v for k, v in attack_kwargs.items()
+                     if not (preset and k in ("steps", "restarts", "target_classes", "queries", "seed"))}
+            resolved[name] = functools.partial(attack, **takes(attack, given))
+    return resolved, cascade or preset
+
+
+@dataclass
+class BatchOutcome:
+    """What the attacks did to one batch: ``alive`` (E, B) robust to every attack so far, ``clean_correct``
+    (B,), and per attack its robust counts per ε, the images it fooled first (``new``) and its passes."""
+
+    alive: torch.Tensor
+    clean_correct: torch.Tensor
+    robust: dict
+    new: dict
+    forwards: dict
+    backwards: dict
+
+
+def attack_batch(net, x: torch.Tensor, y: torch.Tensor, eps_values, resolved: dict, *,
+                 cascade: bool = False) -> BatchOutcome:
+    """Run each of ``resolved``'s attacks (in order) on one batch; with ``cascade`` each runs only on the
+    images every earlier one left robust, each image up to the largest ε it is still robust at (as AutoAttack
+    runs its suite per ε on the images still robust at it). ``robust[name]``: per ε, images no iterate of this
+    attack fooled (with ``cascade``: of this attack or one before it)."""
+    alive = torch.ones(len(eps_values), len(x), dtype=torch.bool, device=x.device)
+    clean_correct = None
+    out = BatchOutcome(alive, None, {}, {}, dict.fromkeys(resolved, 0), dict.fromkeys(resolved, 0))
+    for name, attack in resolved.items():
+        before = alive.clone()
+        if clean_correct is None or not cascade:  # the first attack, or every attack on every image and ε
+            result = attack(net, x, y, eps_values)
+            if clean_correct is None:
+                clean_correct = result.clean_correct
+            alive &= ~result.fooled
+            robust = alive if cascade else ~result.fooled
+            out.forwards[name] += result.forwards
+            out.backwards[name] += result.backwards
+        else:  # each image only up to the largest ε it is still robust at, as AutoAttack attacks per ε
+            for m, idx in _by_depth(alive):
+                result = attack(net, x[idx], y[idx], eps_values[:m])
+                alive[:m, idx] &= ~result.fooled
+                out.forwards[name] += result.forwards
+                out.backwards[name] += result.backwards
+            robust = alive
+        out.robust[name] = robust.sum(1).tolist()
+        out.new[name] = (before & ~alive & clean_correct[None, :]).sum(1).tolist()  # fooled here first
+    out.clean_correct = clean_correct
+    return out
+
+
+def _by_depth(alive: torch.Tensor) -> list[tuple[int, torch.Tensor]]:
+    """The images still robust at some ε, grouped by ``m``: one more than the index of the largest ε they are
+    robust at, so that a group is attacked at the first ``m`` radii only (radii where it is fooled already
+    are not attacked again; nested balls make those the larger ones)."""
+    radii = torch.arange(1, alive.shape[0] + 1, device=alive.device)[:, None]
+    depth = torch.where(alive, radii, 0).amax(0)
+    return [(m, idx) for m in range(1, alive.shape[0] + 1) if (idx := (depth == m).nonzero().squeeze(1)).numel()]
+
+
+def _added(counts: list, more: list) -> list:
+    return [a + int(b) for a, b in zip(counts, more, strict=True)]
+
+
 def _resolve(attacks) -> dict[str, Callable]:
     if isinstance(attacks, str) and attacks == "autoattack":
         return dict(AUTOATTACK)
@@ -181,16 +255,7 @@ def robust_accuracy(model, loader, attacks: Sequence | Mapping = ("fgsm", "pgd")
         :class:`RobustAccuracy`.
     """
     eps_values = tuple(sorted(as_values(eps, "eps")))
-    preset = isinstance(attacks, str) and attacks == "autoattack"
-    cascade = cascade or preset
-    resolved = _resolve(attacks)
-    attack_kwargs = {"seed": 0, **attack_kwargs}
-    builtins = set(ATTACKS.values()) | set(AUTOATTACK.values())
-    for name, attack in list(resolved.items()):
-        if attack in builtins:  # a preset keeps its budgets: only the shared settings (amp, band, ...) pass
-            given = {k: v for k, v in attack_kwargs.items()
-                     if not (preset and k in ("steps", "restarts", "target_classes", "queries", "seed"))}
-            resolved[name] = functools.partial(attack, **takes(attack, given))
+    resolved, cascade = prepared_attacks(attacks, cascade=cascade, **attack_kwargs)
     settings = settings_from(settings, device=device, progress=progress)
     if state is None:
         state = RobustAccuracy(eps=eps_values, robust_count={n: [0] * len(eps_values) for n in resolved},
@@ -203,33 +268,15 @@ def robust_accuracy(model, loader, attacks: Sequence | Mapping = ("fgsm", "pgd")
             raise InputError("state was counted with other radii, attacks or cascade setting")
 
     def step(batch, net, report: RobustAccuracy) -> None:
-        x, y = batch.x, batch.y
-        alive = torch.ones(len(eps_values), len(x), dtype=torch.bool, device=x.device)  # robust to all so far
-        clean_correct = None
-        for name, attack in resolved.items():
-            before = alive.clone()
-            idx = alive.any(0).nonzero().squeeze(1) if cascade and clean_correct is not None else None
-            if idx is not None and idx.numel() == 0:
-                robust = alive
-            else:
-                result = attack(net, x if idx is None else x[idx], y if idx is None else y[idx], eps_values)
-                if clean_correct is None:
-                    clean_correct = result.clean_correct
-                if idx is None:
-                    alive &= ~result.fooled
-                    robust = alive if cascade else ~result.fooled
-                else:
-                    alive[:, idx] &= ~result.fooled
-                    robust = alive
-                report.forwards[name] += result.forwards
-                report.backwards[name] += result.backwards
-            report.robust_count[name] = [a + b for a, b in zip(report.robust_count[name], robust.sum(1).tolist(),
-                                                               strict=True)]
-            new = (before & ~alive & clean_correct[None, :]).sum(1)  # fooled here first, right unattacked
-            report.new_count[name] = [a + int(b) for a, b in zip(report.new_count[name], new, strict=True)]
-        report.worst_count = [a + b for a, b in zip(report.worst_count, alive.sum(1).tolist(), strict=True)]
-        report.survivors.append([batch.first, alive.cpu().tolist()])
-        report.n += len(x)
-        report.clean_correct += int(clean_correct.sum())
+        out = attack_batch(net, batch.x, batch.y, eps_values, resolved, cascade=cascade)
+        for name in resolved:
+            report.robust_count[name] = _added(report.robust_count[name], out.robust[name])
+            report.new_count[name] = _added(report.new_count[name], out.new[name])
+            report.forwards[name] += out.forwards[name]
+            report.backwards[name] += out.backwards[name]
+        report.worst_count = _added(report.worst_count, out.alive.sum(1).tolist())
+        report.survivors.append([batch.first, out.alive.cpu().tolist()])
+        report.n += len(batch.x)
+        report.clean_correct += int(out.clean_correct.sum())
 
     return run_pass(model, loader, step, state, settings=settings, desc="robust accuracy", save=save, grad=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from hfc_fast.data.decode import JPEG_SUFFIXES, decode_jpegs, read_bytes, resize_center_crop, torchvision_decoder
 from hfc_fast.errors import InputError, existing
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp", ".tif", ".tiff")
@@ -33,16 +35,22 @@ class ImageFolder(Dataset):
     folder without images is refused (it would shift no label here, but the
     other split's labels would disagree). Each item is ``(image, label)``:
     float32 (3, S, S) in [0, 1] after a shorter-side resize to ``S·8/7`` and a
-    centre crop to ``S`` (the usual ImageNet evaluation transform), or the
-    image's own size when ``image_size`` is ``None`` and all images share one
-    size. 16-bit images keep their depth (divided by 65535, not clipped);
-    grey images are repeated over three channels. An image over Pillow's
-    decompression-bomb limit is refused, naming it
-    (``HFC_FAST_MAX_IMAGE_PIXELS`` raises the limit).
+    centre crop to ``S`` (the usual ImageNet evaluation transform, on tensors),
+    or the image's own size when ``image_size`` is ``None`` and all images share
+    one size. JPEGs are decoded by torchvision's ``decode_jpeg`` when it is
+    installed (``decoder="pillow"``: always Pillow); the evaluation engine
+    decodes them a batch at a time on a CUDA device (:meth:`encoded`). 16-bit
+    images keep their depth (divided by 65535, not clipped); grey images are
+    repeated over three channels. An image over Pillow's decompression-bomb
+    limit is refused, naming it (``HFC_FAST_MAX_IMAGE_PIXELS`` raises the
+    limit).
     """
 
-    def __init__(self, root: str | Path, image_size: int | None = 224) -> None:
+    def __init__(self, root: str | Path, image_size: int | None = 224, decoder: str = "auto") -> None:
         root = existing(root, "image folder", "folder", "expected root/<class name>/<image files>")
+        if decoder not in ("auto", "pillow"):
+            raise InputError(f"decoder must be 'auto' (torchvision for JPEGs when installed) or 'pillow', "
+                             f"got {decoder!r}")
         self.classes = class_names(root)
         if not self.classes:
             raise InputError(f"{root} has no class sub-folders; expected root/<class name>/<image files>")
@@ -56,18 +64,68 @@ class ImageFolder(Dataset):
                 raise InputError(f"class folder {root / name} holds no images ({', '.join(IMAGE_SUFFIXES)}): every "
                                  "visible sub-folder is a class, so remove it or add its images")
             self.samples += [(path, label) for path in files]
-        self.root, self.image_size = root, image_size
+        self.root, self.image_size, self.decoder = root, image_size, decoder
         self.labels = torch.tensor([label for _, label in self.samples])
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, index: int):
+        return self.load(index)
+
+    def load(self, index: int, encoded: bool = False):
+        """Item ``index``; with ``encoded``, a JPEG torchvision can decode comes as ``(path, bytes)`` for
+        :func:`decode_batch` (other images are decoded here, as without it)."""
         path, label = self.samples[index]
-        img = open_image(path)
-        if self.image_size is not None:
-            img = _resize_center_crop(img, self.image_size)
-        return to_tensor(img), label
+        fast = self.decoder == "auto" and path.suffix.lower() in JPEG_SUFFIXES and torchvision_decoder() is not None
+        if fast and check_header(path) == "JPEG":
+            data = read_bytes(path)
+            if encoded:
+                return (str(path), data), label
+            image = decode_jpegs([data])[0]
+            if image is not None:
+                return resize_center_crop(image, self.image_size), label
+        return resize_center_crop(pixels(open_image(path)), self.image_size), label
+
+    def encoded(self) -> EncodedImages:
+        """This folder with its JPEGs left encoded: the data set the engine reads when it decodes on the device."""
+        return EncodedImages(self)
+
+
+class EncodedImages(Dataset):
+    """An :class:`ImageFolder` whose JPEGs come as ``(path, bytes)`` (decoded later, a batch at a time, by
+    :func:`decode_batch`); batch it with :func:`collate_encoded`."""
+
+    def __init__(self, folder: ImageFolder) -> None:
+        self.folder = folder
+
+    def __len__(self) -> int:
+        return len(self.folder)
+
+    def __getitem__(self, index: int):
+        return self.folder.load(index, encoded=True)
+
+
+def collate_encoded(items) -> tuple[list, torch.Tensor]:
+    """A batch of :class:`EncodedImages` items: the payloads as a list, the labels as a tensor."""
+    return [payload for payload, _ in items], torch.tensor([label for _, label in items])
+
+
+def decode_batch(payloads: list, image_size: int | None, device: torch.device | str) -> torch.Tensor:
+    """(B, 3, S, S) float32 on ``device`` from a batch of :class:`EncodedImages` payloads: the JPEGs decoded in
+    one ``decode_jpeg`` call there (nvJPEG on a CUDA device), resized and cropped there; images decoded
+    already are moved. A JPEG torchvision cannot decode is read by Pillow."""
+    coded = [k for k, p in enumerate(payloads) if isinstance(p, tuple)]
+    out = list(payloads)
+    decoded = decode_jpegs([payloads[k][1] for k in coded], device)
+    for k, image in zip(coded, decoded, strict=True):
+        if image is None:
+            image = pixels(open_image(Path(payloads[k][0]))).to(device)
+        out[k] = resize_center_crop(image, image_size)
+    out = [image.to(device) for image in out]
+    if len({tuple(image.shape) for image in out}) > 1:
+        raise InputError("the images of a batch have different sizes; give an image_size to crop them to")
+    return torch.stack(out)
 
 
 def _pixel_limit() -> int | None:
@@ -83,10 +141,10 @@ def _pixel_limit() -> int | None:
     return limit
 
 
-def open_image(path: Path) -> Image.Image:
-    """An image file as a Pillow image in mode ``RGB`` (8 bits per channel) or ``F`` (a grey image of more
-    than 8 bits, scaled to [0, 1]: 16-bit PNGs and TIFFs keep their depth instead of being clipped).
-    One-line errors for unreadable files and for images over the decompression-bomb limit."""
+@contextmanager
+def _opened(path: Path, decode: bool):
+    """``Image.open(path)`` (and ``load()`` when ``decode``) under the decompression-bomb limit, with one-line
+    errors for unreadable files and images over the limit."""
     limit = _pixel_limit()
     previous = Image.MAX_IMAGE_PIXELS
     try:
@@ -94,7 +152,8 @@ def open_image(path: Path) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             Image.MAX_IMAGE_PIXELS = limit
             img = Image.open(path)
-            img.load()
+            if decode:
+                img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise InputError(f"{path} is larger than the decompression-bomb limit of {limit} pixels ({err}); set "
                          "HFC_FAST_MAX_IMAGE_PIXELS to a larger number if the image is genuine") from None
@@ -103,6 +162,21 @@ def open_image(path: Path) -> Image.Image:
     finally:
         Image.MAX_IMAGE_PIXELS = previous
     with img:
+        yield img
+
+
+def check_header(path: Path) -> str:
+    """The image format of ``path`` from its header alone (nothing decoded), under the same refusals as
+    :func:`open_image`."""
+    with _opened(path, decode=False) as img:
+        return img.format or ""
+
+
+def open_image(path: Path) -> Image.Image:
+    """An image file as a Pillow image in mode ``RGB`` (8 bits per channel) or ``F`` (a grey image of more
+    than 8 bits, scaled to [0, 1]: 16-bit PNGs and TIFFs keep their depth instead of being clipped).
+    One-line errors for unreadable files and for images over the decompression-bomb limit."""
+    with _opened(path, decode=True) as img:
         if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
             array = np.asarray(img).astype(np.float32) / 65535.0
             return Image.fromarray(np.clip(array, 0, 1).astype(np.float32))  # mode "F"
@@ -111,21 +185,14 @@ def open_image(path: Path) -> Image.Image:
         return img.convert("RGB")
 
 
-def to_tensor(img: Image.Image) -> torch.Tensor:
-    """float32 (3, H, W) in [0, 1]: RGB bytes / 255, or a grey ``F`` image repeated over three channels."""
+def pixels(img: Image.Image) -> torch.Tensor:
+    """(3, H, W): uint8 for an RGB image, float32 in [0, 1] for a grey ``F`` image (repeated over three
+    channels)."""
     if img.mode == "F":
         grey = torch.from_numpy(np.asarray(img, dtype=np.float32).copy()).clamp_(0, 1)
         return grey.unsqueeze(0).expand(3, -1, -1).contiguous()
     data = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
-    return data.view(img.height, img.width, 3).permute(2, 0, 1).float().div_(255.0)
-
-
-def _resize_center_crop(img: Image.Image, size: int) -> Image.Image:
-    short = round(size * 8 / 7)
-    scale = short / min(img.size)
-    img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BILINEAR)
-    left, top = (img.width - size) // 2, (img.height - size) // 2
-    return img.crop((left, top, left + size, top + size))
+    return data.view(img.height, img.width, 3).permute(2, 0, 1).contiguous()
 
 
 def load_image_folder(root: str | Path, split: str = "val", image_size: int | None = 224) -> ImageFolder:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from hfc_fast.attacks import WORST_CASE
 from hfc_fast.errors import InputError
 from hfc_fast.experiments.commands import (
     archs,
@@ -79,7 +80,7 @@ CLAIMS = {
                         {"quick": {"rhos": [0.0, 1.0], "attack_images": 150, "masking_images": 100,
                                    "apgd_steps": 10, "pgd_steps": 5},
                          "full": {"rhos": [0.0, 1.0], "attack_images": 1000, "masking_images": 300,
-                                  "apgd_steps": 20}}),
+                                  "apgd_steps": 20, "attacks": [*WORST_CASE, "autoattack"]}}),
     "svd": Claim(svd, "§8: SVD vs FFT split"),
     "archs": Claim(archs, "Caro et al.: kernel size, local conv vs FC and ViT",
                    {"quick": {"attack_images": 100, "steps": 5}, "full": {"attack_images": 500}},

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from hfc_fast._model import probe_classes
 from hfc_fast.bands import HFC, LFC, ORIGINAL, SPLIT_VIEWS
+from hfc_fast.data.decode import DECODE
 from hfc_fast.errors import InputError
-from hfc_fast.evaluation import default_workers
+from hfc_fast.evaluation import PassSettings, default_workers
 from hfc_fast.experiments.core.experiment import add_experiment_options
 from hfc_fast.experiments.core.figures import pyplot
 from hfc_fast.experiments.core.files import save_and_close, save_torch
@@ -33,7 +34,7 @@ from hfc_fast.radius import check_fits, radius_key, scaled_radii
 from hfc_fast.tracking import FrequencyTracking, Normalize, track_frequencies
 
 HELP = "top-1/top-5 accuracy of a classifier on originals, LFC and HFC over a radius grid"
-RESUMABLE = ("device", "workers", "save_every")  # not the batch size: saved counts are by batch
+RESUMABLE = ("device", "workers", "save_every", "decode")  # not the batch size: saved counts are by batch
 
 
 def check_args(args) -> None:
@@ -48,7 +49,10 @@ def add_arguments(options) -> None:
     options.add("--batch-size", default=250, spec=Spec("int", minimum=1), help="images per batch (default 250)")
     options.add("--workers", default=default_workers(), spec=Spec("int", minimum=0),
                 help=f"data-loader workers for ImageFolder (default {default_workers()}: this machine's cores, "
-                     "at most 8)")
+                     "shared among torchrun's processes)")
+    options.add("--decode", default="auto", spec=Spec("str", choices=DECODE),
+                help="where an ImageFolder's JPEGs are decoded: auto (default: on a CUDA device with nvJPEG, a batch "
+                     "at a time; in the workers otherwise), device or workers")
     options.add("--save-every", default=20, spec=Spec("int", minimum=1),
                 help="batches between saved counts (default 20)")
     add_experiment_options(options, "sweep")
@@ -73,7 +77,7 @@ def sweep(exp, args, model, normalize, data, radii) -> dict:
     r = track_frequencies(model, data, radii, batch_size=args.batch_size, topk=topk, normalize=normalize,
                           amp=exp.base.amp, device=exp.dist.device, workers=args.workers,
                           progress=exp.progress, state=state, save=lambda s: save_torch(path, s.state_dict()),
-                          save_every=args.save_every)
+                          save_every=args.save_every, settings=PassSettings(decode=args.decode))
     views = {ORIGINAL: "acc", LFC: "lfc", HFC: "hfc"}
     top5 = r.get("top5", {"acc": None, "lfc": None, "hfc": None})  # None: the model has 5 classes or fewer
     return {"n": r["n"], "radii": radii, "classes": classes,

@@ -186,7 +186,7 @@ class Experiment(RunContext):
         """``(x, y)`` batches of the first ``n`` test images."""
         test = self.test_set()
         n = len(test) if n is None else min(n, len(test))
-        return [(test.images[i:i + size], test.labels[i:i + size]) for i in range(0, n, size)]
+        return [(test.images[i:min(n, i + size)], test.labels[i:min(n, i + size)]) for i in range(0, n, size)]
 
 
 def shared_name(config: TrainConfig, default_radii) -> str:
@@ -200,20 +200,20 @@ def shared_name(config: TrainConfig, default_radii) -> str:
     return f"{config.model}-s{config.seed}-{digest}"
 
 
-def resolve_args(name: str, module, options: Options, args: argparse.Namespace) -> tuple[dict, argparse.Namespace]:
-    """``(given, args)``: the options a run of command ``module`` is given (the command line's, and where its
-    ``--out`` holds a run of the same command, that run's recorded settings), and every option with its
-    default filled in, checked by the command's ``check_args``."""
+def resolve_args(name: str, module, options: Options, args: argparse.Namespace) -> tuple[dict, object]:
+    """``(given, settings)``: the options a run of command ``module`` is given (the command line's, and where
+    its ``--out`` holds a run of the same command, that run's recorded settings), and the command's typed
+    settings (:meth:`Options.settings`: every option, its default filled in), checked by its ``check_args``."""
     recorded = None
     if getattr(module, "RUN_DIRECTORY", True):
         out = getattr(args, "out", options.defaults.get("out"))
         recorded = RunDirectory(out).saved()
         recorded = recorded if recorded and recorded.get("command") == name else None
     given, resolved = options.resolve(args, recorded)
-    args = argparse.Namespace(**{**vars(args), **resolved})
+    settings = options.settings({**vars(args), **resolved})
     if hasattr(module, "check_args"):
-        module.check_args(args)
-    return given, args
+        module.check_args(settings)
+    return given, settings
 
 
 def run_command(name: str, module, args: argparse.Namespace, given: dict, *, runs: Path | None = None,

@@ -28,6 +28,9 @@ from hfc_fast.errors import InputError
 SEED_MAX = 2**31 - 1
 KINDS = ("int", "float", "str", "bool", "tristate", "numbers", "names", "limit", "device", "path")
 DEVICE_TYPES = ("cpu", "cuda")
+# the Python type each kind parses to (the annotations of a command's settings dataclass)
+KIND_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "tristate": bool | None,
+              "numbers": list[float], "names": list[str], "limit": int | None, "device": str, "path": Path | None}
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,7 @@ class Options:
         self.defaults: dict = {}
         self.paths: set[str] = set()  # options whose values are paths (read back from JSON as text)
         self.specs: dict[str, Spec] = {}  # each option's rule, by destination
+        self._settings_classes: dict[tuple, type] = {}
 
     def add(self, *flags: str, default=None, spec: Spec | None = None, group=None, dest: str | None = None,
             **kwargs) -> None:
@@ -290,6 +294,27 @@ class Options:
                     spec.check(value, flag(name))
             typed[name] = value
         return argparse.Namespace(**typed)
+
+    def settings(self, values: dict):
+        """``values`` (every option, and the parser's bookkeeping such as the command's name) as the command's
+        typed settings: an instance of a frozen dataclass with one field per option, each annotated with the
+        type its rule parses to (:data:`KIND_TYPES`). What a command's ``run(exp, settings)`` and
+        ``check_args`` read; ``dataclasses.replace`` makes a changed copy."""
+        extra = tuple(sorted(k for k in values if k not in self.defaults))
+        if extra not in self._settings_classes:
+            self._settings_classes[extra] = self._settings_class(extra)
+        return self._settings_classes[extra](**{**self.defaults, **values})
+
+    def _settings_class(self, extra: tuple):
+        words = self.parser.prog.split()[1:] or [self.parser.prog]
+        name = "".join(w.replace("-", " ").title().replace(" ", "") for w in words) + "Settings"
+        fields = [(dest, KIND_TYPES.get(self.specs[dest].kind, object) if dest in self.specs else
+                   type(default) if isinstance(default, bool | int | float | str) else object)
+                  for dest, default in self.defaults.items()]
+        fields += [(k, object) for k in extra]
+        cls = dataclasses.make_dataclass(name, fields, frozen=True)
+        cls.__doc__ = f"The settings of ``{self.parser.prog}``, one field per option."
+        return cls
 
     def group(self, title: str):
         return self.parser.add_argument_group(title)

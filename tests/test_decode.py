@@ -1,0 +1,137 @@
+"""JPEG folders decoded by torchvision and resized on tensors, against Pillow written out plainly here; decoding a
+batch at a time on the pass's device gives exactly the numbers of decoding in the workers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from hfc_fast.data.decode import resize_center_crop
+from hfc_fast.data.folder import ImageFolder, collate_encoded, decode_batch
+from hfc_fast.errors import InputError
+from hfc_fast.evaluation import PassSettings
+
+pytest.importorskip("torchvision")
+
+
+def photo(rng, height: int, width: int, grey: bool = False) -> np.ndarray:
+    """A photo-like image (smooth shapes and a little noise: what JPEG is made for), uint8."""
+    yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
+    channels = 1 if grey else 3
+    base = [np.sin(rng.uniform(2, 12) * xx + rng.uniform(0, 6)) * np.cos(rng.uniform(2, 12) * yy)
+            for _ in range(channels)]
+    image = 127.5 + 100 * np.stack(base, -1) + rng.normal(0, 8, (height, width, channels))
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    return image[..., 0] if grey else image
+
+
+def pillow_item(path, size: int | None) -> torch.Tensor:
+    """The evaluation transform written with Pillow alone: RGB, shorter side to round(S·8/7) by BILINEAR, the
+    centre S × S, bytes / 255."""
+    with Image.open(path) as img:
+        img = img.convert("RGB")
+    if size is not None:
+        scale = round(size * 8 / 7) / min(img.size)
+        img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BILINEAR)
+        left, top = (img.width - size) // 2, (img.height - size) // 2
+        img = img.crop((left, top, left + size, top + size))
+    return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).double() / 255
+
+
+def jpeg_tree(root, rng, shapes, grey_every: int = 0):
+    for k, (h, w) in enumerate(shapes):
+        folder = root / ("a" if k % 2 else "b")
+        folder.mkdir(parents=True, exist_ok=True)
+        grey = bool(grey_every) and k % grey_every == 0
+        Image.fromarray(photo(rng, h, w, grey)).save(folder / f"{k}.jpg", quality=int(rng.integers(70, 96)))
+
+
+SHAPES = [(40, 52), (61, 37), (24, 24), (90, 70), (33, 80), (52, 40), (20, 29), (75, 75)]
+
+
+@pytest.mark.parametrize("size", [None, 32, 48])
+def test_a_jpeg_folder_reads_as_pillow_reads_it(tmp_path, size):
+    rng = np.random.default_rng(int(torch.randint(0, 2**31, ())))
+    shapes = SHAPES if size is not None else [(36, 44)] * 6
+    jpeg_tree(tmp_path, rng, shapes, grey_every=3)
+    fast = ImageFolder(tmp_path, image_size=size)
+    slow = ImageFolder(tmp_path, image_size=size, decoder="pillow")
+    for i in range(len(fast)):
+        (x, y), (x_slow, y_slow) = fast[i], slow[i]
+        expected = pillow_item(fast.samples[i][0], size)
+        assert x.dtype == torch.float32 and x.shape == expected.shape and y == y_slow
+        # the same decoder; the tensor resize is Pillow's filter in float, where Pillow rounds to bytes
+        assert float((x.double() - expected).abs().max()) <= 1.01 / 255, fast.samples[i][0]
+        assert float((x_slow.double() - expected).abs().max()) <= 1.01 / 255
+        if size is None:  # no resize: the decoded bytes themselves
+            assert torch.equal(torch.round(x.double() * 255), torch.round(expected * 255))
+
+
+@pytest.mark.parametrize("shape", [(37, 53), (160, 120), (12, 20), (64, 64)])
+def test_the_tensor_resize_is_pillows_bilinear_filter(tmp_path, shape):
+    rng = np.random.default_rng(int(torch.randint(0, 2**31, ())))
+    image = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    Image.fromarray(image).save(tmp_path / "x.png")
+    tensor = torch.from_numpy(image).permute(2, 0, 1).contiguous()
+    for size in (8, 16, 31):
+        out = resize_center_crop(tensor, size).double()
+        expected = pillow_item(tmp_path / "x.png", size)
+        assert out.shape == expected.shape == (3, size, size)
+        assert float((out - expected).abs().max()) <= 1.01 / 255  # Pillow's rounding to a byte
+        assert float((out - expected).abs().mean()) <= 0.5 / 255  # Pillow rounds after each of its two passes
+    assert torch.equal(resize_center_crop(tensor, None), tensor.float() / 255)
+    from_floats = resize_center_crop(tensor.float() / 255, 16)  # floats are resized in float, bytes as bytes
+    assert float((from_floats - resize_center_crop(tensor, 16)).abs().max()) <= 1.01 / 255  # byte rounding
+
+
+def test_decoding_on_the_device_gives_the_workers_images_and_numbers(tmp_path):
+    import hfc_fast
+
+    rng = np.random.default_rng(int(torch.randint(0, 2**31, ())))
+    jpeg_tree(tmp_path, rng, SHAPES * 2, grey_every=4)
+    Image.fromarray(photo(rng, 30, 45)).save(tmp_path / "a" / "p.png")  # not a JPEG: decoded in the worker
+    Image.fromarray(photo(rng, 30, 45)).save(tmp_path / "b" / "q.jpg", format="PNG")  # a PNG named .jpg
+    data = ImageFolder(tmp_path, image_size=24)
+    items = [data.encoded()[i] for i in range(len(data))]
+    payloads, labels = collate_encoded(items)
+    assert sum(isinstance(p, tuple) for p in payloads) == len(SHAPES) * 2
+    batch = decode_batch(payloads, 24, "cpu")
+    assert torch.equal(batch, torch.stack([data[i][0] for i in range(len(data))]))
+    assert torch.equal(labels, data.labels)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(), torch.nn.LazyLinear(2))
+    model(torch.zeros(1, 3, 24, 24))
+    runs = [hfc_fast.track_frequencies(model, data, [3.0, 6.0], batch_size=5, workers=1,
+                                       settings=PassSettings(decode=where)) for where in ("device", "workers")]
+    assert runs[0] == runs[1] and runs[0]["n"] == len(data)
+
+
+def test_broken_files_and_bombs_are_named_on_either_route(tmp_path, monkeypatch):
+    rng = np.random.default_rng()
+    (tmp_path / "a").mkdir()
+    Image.fromarray(photo(rng, 12, 12)).save(tmp_path / "a" / "0.jpg")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "1.jpg").write_bytes(b"\xff\xd8\xff not a jpeg at all")
+    data = ImageFolder(tmp_path, image_size=None)
+    for read in (lambda i: data[i], lambda i: data.encoded()[i]):
+        with pytest.raises(InputError, match=r"1\.jpg is not a readable image"):
+            read(1)
+    monkeypatch.setenv("HFC_FAST_MAX_IMAGE_PIXELS", "90")
+    for read in (lambda i: data[i], lambda i: data.encoded()[i]):
+        with pytest.raises(InputError, match=r"0\.jpg is larger than the decompression-bomb limit of 90 pixels"):
+            read(0)
+
+
+def test_bad_decoding_settings_are_named(tmp_path):
+    with pytest.raises(InputError, match="decode must be one of auto, device, workers, got 'gpu'"):
+        PassSettings(decode="gpu")
+    (tmp_path / "a").mkdir()
+    Image.new("RGB", (4, 4)).save(tmp_path / "a" / "0.jpg")
+    with pytest.raises(InputError, match="decoder must be 'auto' .* or 'pillow', got 'nvjpeg'"):
+        ImageFolder(tmp_path, decoder="nvjpeg")
+    data = ImageFolder(tmp_path, image_size=None)
+    Image.new("RGB", (6, 4)).save(tmp_path / "a" / "1.jpg")
+    data = ImageFolder(tmp_path, image_size=None)
+    with pytest.raises(InputError, match="different sizes; give an image_size"):
+        decode_batch(collate_encoded([data.encoded()[0], data.encoded()[1]])[0], None, "cpu")
