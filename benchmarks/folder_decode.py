@@ -6,8 +6,9 @@ same run.
     python benchmarks/folder_decode.py [--images 300] [--device cpu|cuda]
 
 The JPEGs are Fashion-MNIST test images tiled and upscaled to 500×375 (about ImageNet's mean size), quality 90,
-made once in ``benchmarks/.cache``. Each contender reads every image once per round in this process (no loader
-workers, so the number is the decoding itself), best of ``--repeats`` rounds. The largest difference between
+made once in ``benchmarks/.cache``. Each contender reads every image once per call in this process (no loader
+workers, so the number is the decoding itself); the contenders are timed in ``--repeats`` rotating blocks of
+one untimed and one timed call (``timing.time_interleaved``), the median reported. The largest difference between
 the two pipelines' images is reported beside the times. Writes
 ``benchmarks/results/folder-decode-<machine>.{json,md}``.
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -27,6 +27,7 @@ from hfc_fast.data.folder import ImageFolder, collate_encoded, decode_batch  # n
 from hfc_fast.data.idx import load_fashion_mnist  # noqa: E402
 
 from run import machine_name, save_results  # noqa: E402
+from timing import time_interleaved  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 
@@ -51,17 +52,6 @@ def make_jpegs(n: int) -> Path:
     return root
 
 
-def best_of(repeats: int, work) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = work()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
-    return best, out
-
-
 def main(argv=None) -> int:
     import torchvision
     from torchvision import transforms
@@ -69,7 +59,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=300)
     parser.add_argument("--batch", type=int, default=50)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     root = make_jpegs(args.images)
@@ -89,9 +79,10 @@ def main(argv=None) -> int:
             out.append(decode_batch(payloads, 224, args.device))
         return torch.cat(out)
 
-    t_plain, plain_images = best_of(args.repeats, lambda: read(plain))
-    t_ours, our_images = best_of(args.repeats, lambda: read(ours))
-    t_batch, batch_images = best_of(args.repeats, batched)
+    times = time_interleaved({"plain": lambda: read(plain), "ours": lambda: read(ours), "batched": batched},
+                             rounds=args.repeats, per_block=1, device=args.device)
+    t_plain, t_ours, t_batch = times["plain"], times["ours"], times["batched"]
+    plain_images, our_images, batch_images = read(plain), read(ours), batched()
     gap = max(float((a - b).abs().max()) for a, b in zip(plain_images, our_images, strict=True))
     same = torch.equal(torch.stack(our_images).to(batch_images.device), batch_images) if args.device == "cpu" \
         else None
@@ -104,8 +95,9 @@ def main(argv=None) -> int:
     machine = machine_name(args.device)
     lines = [f"# Reading a JPEG folder ({machine}, {args.device})", "",
              f"torch {torch.__version__}, torchvision {torchvision.__version__}, {torch.get_num_threads()} threads; "
-             f"{n} JPEGs of 500×375 (quality 90) to 224×224 float tensors, in this process, best of {args.repeats} "
-             "rounds.", "", "| pipeline | seconds | images/s | speed-up over the plain pipeline |", "|---|---|---|---|"]
+             f"{n} JPEGs of 500×375 (quality 90) to 224×224 float tensors, in this process, median of "
+             f"{args.repeats} rotating rounds.", "",
+             "| pipeline | seconds | images/s | speed-up over the plain pipeline |", "|---|---|---|---|"]
     lines += [f"| {r['pipeline']} | {r['seconds']:.2f} | {r['images_per_second']:.0f} | **{r['speedup']:.2f}×** |"
               for r in rows]
     lines += ["", f"Largest difference of one pixel between the plain pipeline's images and ours: {gap:.4f} "

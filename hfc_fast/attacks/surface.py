@@ -122,7 +122,7 @@ def robustness_surface(model, loader, eps, radii, *, steps: int = 10, alpha=None
 
 def _confined(attacks, band, **shared) -> tuple[dict, bool]:
     """``attacks`` resolved as robust_accuracy resolves them, each (a caller's own callable too) given ``band``."""
-    resolved, cascade = prepared_attacks(attacks, band=band, **shared)
+    resolved, cascade = prepared_attacks(attacks, **shared)
     for name, attack in resolved.items():
         if "band" not in inspect.signature(attack).parameters:
             raise InputError(f"attacks: {name!r} takes no band= argument, so the surface cannot confine it to a band")
