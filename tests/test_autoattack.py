@@ -74,6 +74,60 @@ def test_fab_finds_the_closest_adversarial_of_a_linear_classifier():
     assert bool((~quick.fooled <= near).all())  # complete but for η = 1.05's overshoot of 5 % at most
 
 
+def plain_fab(model, x, y, steps: int, targets: int):
+    """FAB-T written as the published algorithm reads, one image at a time: per target, from x_0, a forward and
+    a backward for the boundary, the biased step, then a forward to check the new point."""
+    from hfc_fast.attacks.fab import ALPHA_MAX, BETA, ETA
+
+    norms = []
+    for x0, label in zip(x, y, strict=True):
+        x0 = x0[None]
+        with torch.no_grad():
+            clean = model(x0)[0]
+        if int(clean.argmax()) != int(label):
+            norms.append(0.0)
+            continue
+        ranked = clean.clone()
+        ranked[label] = float("-inf")
+        best = float("inf")
+        for t in ranked.argsort(descending=True)[:targets].tolist():
+            z = x0.clone()
+            for _ in range(steps):
+                u = z.clone().requires_grad_(True)
+                out = model(u)[0]
+                g = out[label] - out[t]
+                (w,) = torch.autograd.grad(g, u)
+                w = w.flatten(1)
+                b = (w * z.flatten(1)).sum(1) - g.detach()
+                d_z = project_linf(z.flatten(1), w, b, 0.0, 1.0).view_as(z)
+                d_0 = project_linf(x0.flatten(1), w, b, 0.0, 1.0).view_as(z)
+                n_z, n_0 = max(float(d_z.abs().max()), 1e-8), max(float(d_0.abs().max()), 1e-8)
+                alpha = min(n_z / (n_z + n_0), ALPHA_MAX)
+                z = ((1 - alpha) * (z + ETA * d_z) + alpha * (x0 + ETA * d_0)).clamp(0.0, 1.0)
+                with torch.no_grad():
+                    wrong = int(model(z)[0].argmax()) != int(label)
+                if wrong:
+                    best = min(best, float((z - x0).abs().max()))
+                    z = x0 + BETA * (z - x0)
+        norms.append(best)
+    return torch.tensor(norms, dtype=torch.float64)
+
+
+def test_fab_is_the_published_algorithm_written_plainly():
+    model, x, y = train_tiny_cnn(steps=60, seed=int(torch.randint(0, 2**31, ())))
+    model = model.double()
+    x = x[:24].double()
+    y = y[:24]
+    result = fab(model, x, y, [0.05], steps=12, target_classes=3, early_exit=False)
+    norms = torch.tensor(result.method["norms"], dtype=torch.float64)
+    expected = plain_fab(model, x, y, steps=12, targets=3)
+    assert torch.equal(torch.isinf(norms), torch.isinf(expected))
+    finite = torch.isfinite(expected)
+    torch.testing.assert_close(norms[finite], expected[finite], rtol=1e-9, atol=1e-12)
+    runs = int(result.clean_correct.sum()) * 3  # without early exit every target runs every step
+    assert result.forwards == len(x) + runs * 2 * 12 and result.backwards == runs * 12
+
+
 def test_square_never_claims_an_image_a_linear_classifier_keeps_and_finds_the_easy_ones():
     model, x, y, distance = linear_classifier(seed=1)
     eps = [float(distance.median()) * 0.5, float(distance.median()) * 2.0]
