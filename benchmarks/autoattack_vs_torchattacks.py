@@ -80,8 +80,9 @@ def main(argv=None) -> int:
     parser.add_argument("--adv-epochs", type=int, default=2)
     parser.add_argument("--adv-images", type=int, default=20000)
     parser.add_argument("--members", action="store_true", help="also each member against its counterpart")
-    parser.add_argument("--layouts", default="as-given,channels-last",
-                        help="comma-separated: as-given (NCHW) and/or channels-last (default both)")
+    parser.add_argument("--layouts", nargs="+", choices=("as-given", "channels-last"),
+                        default=["as-given", "channels-last"],
+                        help="as-given (NCHW) and/or channels-last (default both)")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     x, y = load_fashion_mnist(split="test")
@@ -100,12 +101,9 @@ def main(argv=None) -> int:
                                                                                   members.values()]))}
     if args.members:
         suite.update({name: ({name: functools.partial(AUTOATTACK[name])}, make) for name, make in members.items()})
-    layouts = [v.strip() for v in args.layouts.split(",") if v.strip()]
-    if not layouts or any(v not in ("as-given", "channels-last") for v in layouts):
-        parser.error(f"--layouts: expected as-given and/or channels-last, got {args.layouts!r}")
     rows = []
     for model_name, model in models.items():
-        for layout in layouts:
+        for layout in args.layouts:
             cl = layout == "channels-last"
             net = copy.deepcopy(model).to(memory_format=torch.channels_last) if cl else model
             shaped = [(xb.contiguous(memory_format=torch.channels_last), yb) for xb, yb in batches] if cl \
