@@ -49,6 +49,18 @@ def robust_model(epochs: int, images: int, seed: int = 0):
     return trained_model(epochs, seed, adversarial=True, images=images)
 
 
+def torchattacks_members(seed: int = 0) -> dict:
+    """name -> ``make(model, eps)``: torchattacks' members of the standard suite at the published budgets."""
+    import torchattacks
+
+    return {
+        "apgd-ce": lambda m, e: torchattacks.APGD(m, eps=e, steps=100, n_restarts=1, loss="ce", seed=seed),
+        "apgd-t": lambda m, e: torchattacks.APGDT(m, eps=e, steps=100, n_restarts=1, n_classes=10, seed=seed),
+        "fab-t": lambda m, e: torchattacks.FAB(m, eps=e, steps=100, n_restarts=1, multi_targeted=True, n_classes=10,
+                                               seed=seed),
+        "square": lambda m, e: torchattacks.Square(m, eps=e, n_queries=5000, n_restarts=1, seed=seed)}
+
+
 def theirs(make, model, batches, eps_list) -> tuple[list[float], float]:
     """torchattacks: one ε per attack object, robust accuracy on the images it returns."""
     correct, n = [0] * len(eps_list), 0
@@ -89,12 +101,7 @@ def main(argv=None) -> int:
     x, y = x[:args.images], y[:args.images]
     batches = [(x[i:i + args.batch], y[i:i + args.batch]) for i in range(0, len(x), args.batch)]
     models = {"natural": trained_model(args.epochs), "adversarial": robust_model(args.adv_epochs, args.adv_images)}
-    members = {
-        "apgd-ce": lambda m, e: torchattacks.APGD(m, eps=e, steps=100, n_restarts=1, loss="ce", seed=0),
-        "apgd-t": lambda m, e: torchattacks.APGDT(m, eps=e, steps=100, n_restarts=1, n_classes=10, seed=0),
-        "fab-t": lambda m, e: torchattacks.FAB(m, eps=e, steps=100, n_restarts=1, multi_targeted=True, n_classes=10,
-                                               seed=0),
-        "square": lambda m, e: torchattacks.Square(m, eps=e, n_queries=5000, n_restarts=1, seed=0)}
+    members = torchattacks_members()
     # the standard suite at its published budgets: torchattacks' own AutoAttack(version="standard") builds its
     # members with their defaults (10 steps for APGD, APGD-T and FAB), so the cascade is built here from them
     suite = {"autoattack": ("autoattack", lambda m, e: torchattacks.MultiAttack([make(m, e) for make in

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from hfc_fast.attacks import AUTOATTACK, fab, project_linf, robust_accuracy, square
+from hfc_fast.attacks import AUTOATTACK, apgd, fab, project_linf, robust_accuracy, square
 from hfc_fast.errors import InputError
 
 from attack_models import train_tiny_cnn
@@ -179,32 +179,155 @@ def test_autoattack_is_the_standard_suite_as_a_cascade_and_two_calls_agree():
     # each attack's new fools, added up, are the clean-correct images the suite fooled
     fooled = [report.clean_correct - w for w in report.worst_count]
     assert [sum(report.new_count[a][k] for a in fast) for k in range(2)] == fooled
-    # the per-image worst case, image by image, is each attack's in turn on what the ones before left
     mask = report.robust_mask()
     assert mask.shape == (2, len(x)) and mask.sum(1).tolist() == report.worst_count
-    # written plainly: after the first attack, an image robust at both radii is attacked at both, one robust
-    # at the smaller only is attacked at the smaller only (AutoAttack attacks per ε what is robust at it)
-    alive = torch.ones(2, len(x), dtype=torch.bool)
-    for a, attack in enumerate(fast.values()):
-        for first, (xb, yb) in zip((0, 30), batches, strict=True):
+
+
+@pytest.mark.parametrize("kind", ["taking upto", "callables"])
+def test_the_cascade_attacks_each_image_at_the_radii_it_is_still_robust_at(kind):
+    """The per-image worst case, image by image, is each attack's in turn on what the ones before left, the
+    attacks here deterministic so that one call with ``upto=`` and one call per depth must agree exactly."""
+    from hfc_fast.attacks import fgsm, pgd
+
+    model, x, y = train_tiny_cnn(steps=80, seed=int(torch.randint(0, 1000, ())))
+    batches = [(x[:30], y[:30]), (x[30:64], y[30:64])]
+    eps = [0.03, 0.06, 0.1]
+    attacks = {"fgsm": fgsm, "pgd": functools.partial(pgd, steps=4, alpha=0.02),
+               "fab-t": functools.partial(fab, steps=8, target_classes=3)}
+    if kind == "callables":  # a caller's own attacks, without upto=: one call per depth
+        attacks = {n: (lambda model, x, y, eps, a=a: a(model, x, y, eps)) for n, a in attacks.items()}
+    report = robust_accuracy(model, batches, attacks, eps, cascade=True, progress=False)
+    assert torch.equal(report.robust_mask(), plain_cascade(model, batches, attacks, eps))
+
+
+def test_nested_balls_attacks_an_image_only_within_its_count():
+    from hfc_fast.attacks.result import nested_balls
+
+    calls = []
+
+    def attack_ball(k, run, idx, row, adv):
+        calls.append((k, run, idx.tolist()))
+        if k == 1 and 0 in idx.tolist():
+            row[0] = True
+
+    x = torch.zeros(4, 1, 2, 2)
+    clean_fooled = torch.tensor([False, False, False, True])
+    upto = torch.tensor([3, 1, 0, 2])
+    fooled, _ = nested_balls(x, clean_fooled, (0.1, 0.2, 0.3), runs=2, early_exit=True, return_adversarials=False,
+                             attack_ball=attack_ball, upto=upto)
+    assert calls == [(0, 0, [0, 1]), (0, 1, [0, 1]), (1, 0, [0])]
+    assert fooled.T.tolist() == [[False, True, True], [False] * 3, [False] * 3, [True] * 3]
+    calls.clear()
+    nested_balls(x, clean_fooled, (0.1, 0.2, 0.3), runs=1, early_exit=False, return_adversarials=False,
+                 attack_ball=attack_ball, upto=upto)
+    assert calls == [(0, 0, [0, 1, 3]), (1, 0, [0, 3]), (2, 0, [0])]
+
+
+def test_fab_searches_alike_whatever_the_count_and_carries_the_largest_counted_radius():
+    model, x, y = train_tiny_cnn(steps=60, seed=int(torch.randint(0, 1000, ())))
+    x, y = x[:40], y[:40]
+    eps = [0.03, 0.06, 0.1]
+    upto = torch.randint(0, 4, (40,))
+    full = fab(model, x, y, eps, steps=8, target_classes=3)
+    counted = fab(model, x, y, eps, steps=8, target_classes=3, upto=upto)
+    for i in range(40):
+        m = int(upto[i])
+        expect = full.fooled[:m, i].tolist() + [bool(full.fooled[m - 1, i]) if m else not bool(full.clean_correct[i])] \
+            * (3 - m)
+        assert counted.fooled[:, i].tolist() == expect, i
+    assert counted.forwards <= full.forwards
+
+
+@pytest.mark.parametrize("name", ["fgsm", "pgd", "apgd-ce", "fab-t", "square"])
+@pytest.mark.parametrize(("upto", "error", "message"), [
+    (torch.ones(4), TypeError, "upto must be a tensor of integer radius counts, got torch.float32"),
+    ([1, 1, 1, 1], TypeError, "upto must be a tensor of integer radius counts, got list"),
+    (torch.tensor([1, 1, 1]), InputError, r"upto must have shape \(4,\), one count per image of x, got \(3,\)"),
+    (torch.tensor([0, 1, 3, 1]), InputError, r"upto must count radii in \[0, 2\], got values from 0 to 3"),
+])
+def test_a_bad_upto_is_named(name, upto, error, message):
+    from hfc_fast.attacks import ATTACKS
+
+    model, x, y = train_tiny_cnn(steps=5, seed=0)
+    with pytest.raises(error, match=message):
+        ATTACKS[name](model, x[:4], y[:4], [0.05, 0.1], upto=upto)
+
+
+def plain_cascade(model, batches, attacks: dict, eps: list) -> torch.Tensor:
+    """AutoAttack's cascade written plainly: (E, N) robust to every attack. The first attack runs on every
+    image at every radius; after it, an image whose largest radius still robust is eps[m - 1] is attacked at
+    eps[:m] only (AutoAttack attacks per ε what is robust at it), the images of one depth of a batch together."""
+    n = sum(len(yb) for _, yb in batches)
+    alive = torch.ones(len(eps), n, dtype=torch.bool)
+    for a, attack in enumerate(attacks.values()):
+        first = 0
+        for xb, yb in batches:
             rows = alive[:, first:first + len(yb)]
-            groups = [(2, [0.05, 0.1], rows[1]), (1, [0.05], rows[0] & ~rows[1])] if a else \
-                [(2, [0.05, 0.1], torch.ones(len(yb), dtype=torch.bool))]
-            for m, eps, chosen in groups:
-                idx = chosen.nonzero().squeeze(1)
+            depth = torch.tensor([max([m + 1 for m in range(len(eps)) if rows[m, i]], default=0)
+                                  for i in range(len(yb))]) if a else torch.full((len(yb),), len(eps))
+            for m in range(1, len(eps) + 1):
+                idx = (depth == m).nonzero().squeeze(1)
                 if len(idx):
-                    alive[:m, first + idx] &= ~attack(model, xb[idx], yb[idx], eps).fooled
-    assert torch.equal(mask, alive)
+                    alive[:m, first + idx] &= ~attack(model, xb[idx], yb[idx], eps[:m]).fooled
+            first += len(yb)
+    return alive
+
+
+def test_table2_with_the_suite_has_its_own_columns_and_the_worst_case_of_the_cascade():
+    from hfc_fast.experiments.commands.robustness import attack_callables, table_row
+
+    model, x, y = train_tiny_cnn(steps=60, seed=int(torch.randint(0, 1000, ())))
+    batches = [(x[:24], y[:24]), (x[24:48], y[24:48])]
+    eps = [0.04, 0.08, 0.12]
+    own = attack_callables({"fgsm": "fgsm", "pgd": "pgd"}, 3, 5)  # Table 2's PGD: steps of ε/4 at each radius
+    cascade = {**own, "fab-t": functools.partial(AUTOATTACK["fab-t"], steps=5, target_classes=3)}  # deterministic
+    row = table_row("natural", 0.5, model, batches, own, eps, cascade=cascade, progress=False)
+    assert (row.model, row.rho, row.n) == ("natural", 0.5, 48)
+    assert row.clean == float((model(x[:48]).argmax(1) == y[:48]).double().mean())
+    for name, attack in own.items():  # a column: the attack alone on every image
+        alone = torch.cat([~attack(model, xb, yb, eps).fooled for xb, yb in batches], 1)
+        assert row.accuracy[name] == (alone.sum(1).double() / 48).tolist(), name
+    worst = plain_cascade(model, batches, cascade, eps)
+    assert row.accuracy["worst"] == (worst.sum(1).double() / 48).tolist()
+    assert list(row.found) == list(cascade) and set(row.accuracy) == {"fgsm", "pgd", "worst"}
+    clean = int((model(x[:48]).argmax(1) == y[:48]).sum())
+    assert [sum(c[k] for c in row.found.values()) for k in range(3)] == (clean - worst.sum(1)).tolist()
 
 
 def test_the_preset_keeps_its_budgets_and_is_seeded():
     model, x, y = train_tiny_cnn(steps=40, seed=2)
     x, y = x[:6], y[:6]
-    report = robust_accuracy(model, (x, y), "autoattack", [0.3], progress=False, steps=3, queries=2)
+    report = robust_accuracy(model, (x, y), "autoattack", [0.3], progress=False)
     assert report.cascade and list(report.robust_count) == list(AUTOATTACK)
-    direct = AUTOATTACK["apgd-ce"](model, x, y, [0.3])  # 100 steps, whatever steps= says
+    direct = AUTOATTACK["apgd-ce"](model, x, y, [0.3])
     assert report.forwards["apgd-ce"] == direct.forwards and direct.method["steps"] == 100
     assert robust_accuracy(model, (x, y), "autoattack", [0.3], progress=False) == report
+
+
+@pytest.mark.parametrize("given", [{"steps": 3}, {"queries": 2, "target_classes": 3}, {"loss": "ce"}])
+def test_the_preset_refuses_keywords_that_would_change_its_budgets(given):
+    model, x, y = train_tiny_cnn(steps=10, seed=2)
+    names = ", ".join(f"{k}=" for k in sorted(given))
+    with pytest.raises(InputError, match=f"^{names}: the 'autoattack' preset keeps AutoAttack's budgets"):
+        robust_accuracy(model, (x[:4], y[:4]), "autoattack", [0.1], progress=False, **given)
+
+
+def test_the_presets_seed_reaches_its_random_members():
+    from hfc_fast.attacks.evaluate import prepared_attacks
+
+    model, x, y = train_tiny_cnn(steps=40, seed=5)
+    x, y = x[:6], y[:6]
+    seed = int(torch.randint(1, 1000, ()))
+    resolved, cascade = prepared_attacks("autoattack", seed=seed)
+    assert cascade and list(resolved) == list(AUTOATTACK)
+    mine = resolved["square"](model, x, y, [0.02], return_adversarials=True).adversarials[0]
+    plain = square(model, x, y, [0.02], queries=5000, p_init=0.8, seed=seed, return_adversarials=True).adversarials[0]
+    assert torch.equal(mine, plain)
+    other = square(model, x, y, [0.02], queries=5000, p_init=0.8, seed=seed + 1, return_adversarials=True)
+    assert not torch.equal(mine, other.adversarials[0])  # another seed draws other squares
+    start = resolved["apgd-ce"](model, x, y, [0.02], return_adversarials=True).adversarials[0]
+    assert torch.equal(start, apgd(model, x, y, [0.02], loss="ce", steps=100, seed=seed,
+                                   return_adversarials=True).adversarials[0])
 
 
 def test_a_surface_of_other_attacks_is_each_bands_worst_case_over_them():

@@ -44,6 +44,22 @@ def check_batch(x: torch.Tensor, y: torch.Tensor, lo: float | None, hi: float | 
     return (x.to(dtype) if dtype is not None and x.dtype != dtype else x), y.long()
 
 
+def check_upto(upto, x: torch.Tensor, radii: int) -> torch.Tensor | None:
+    """``upto``: None, or (B,) integers in ``[0, radii]``, one per image of ``x`` (on its device as int64)."""
+    if upto is None:
+        return None
+    if not isinstance(upto, torch.Tensor) or upto.dtype.is_floating_point or upto.is_complex() \
+            or upto.dtype == torch.bool:
+        raise TypeError(f"upto must be a tensor of integer radius counts, got "
+                        f"{upto.dtype if isinstance(upto, torch.Tensor) else type(upto).__name__}")
+    if upto.shape != (x.shape[0],):
+        raise InputError(f"upto must have shape ({x.shape[0]},), one count per image of x, got {tuple(upto.shape)}")
+    if upto.numel() and (int(upto.min()) < 0 or int(upto.max()) > radii):
+        raise InputError(f"upto must count radii in [0, {radii}], got values from {int(upto.min())} to "
+                         f"{int(upto.max())}")
+    return upto.to(device=x.device, dtype=torch.long)
+
+
 def _parameter_dtype(model) -> torch.dtype | None:
     """The floating dtype of ``model``'s first floating parameter, or None (no parameters, or a callable)."""
     params = model.parameters() if hasattr(model, "parameters") else ()

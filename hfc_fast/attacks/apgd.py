@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from hfc_fast._model import forward_logits, frozen_eval
-from hfc_fast.attacks._inputs import as_values, check_batch, check_count
+from hfc_fast.attacks._inputs import as_values, check_batch, check_count, check_upto
 from hfc_fast.attacks._model import clean_logits, ranked_targets
 from hfc_fast.attacks.band import BandProjection, seen_point
 from hfc_fast.attacks.result import AttackResult, nested_balls
@@ -189,7 +189,7 @@ class _Apgd:
 def apgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, steps: int = 100, loss: str = "ce", restarts: int = 1,
          target_classes: int = 9, band=None, amp: bool = False, channels_last: bool = False, seed: int | None = None,
          lo: float = 0.0, hi: float = 1.0, return_adversarials: bool = False, early_exit: bool = True,
-         record_steps: bool = False) -> AttackResult:
+         record_steps: bool = False, upto=None) -> AttackResult:
     """L∞ Auto-PGD at one or several ε (Croce & Hein 2020; see the module docstring for the schedule).
 
     Args:
@@ -206,6 +206,9 @@ def apgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, steps: int = 100, loss
         amp, channels_last, seed, lo, hi, return_adversarials, early_exit: as in :func:`hfc_fast.attacks.pgd`.
         record_steps: keep the step size η of every iteration (``method["step_history"]``, one list per
             iteration) of the first ε's first run, with ``early_exit=False``, for inspection.
+        upto: (B,) integers: image i is attacked within its first ``upto[i]`` radii (ascending) only, and at
+            the larger ones counts fooled only if a smaller one fooled it; AutoAttack's cascade gives each image
+            the radii it is still robust at (default: every radius).
 
     Returns:
         :class:`AttackResult`: ``fooled`` (E, B) counts an image fooled at ε when some iterate within ε was
@@ -221,6 +224,7 @@ def apgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, steps: int = 100, loss
     if record_steps and early_exit:
         raise InputError("record_steps needs early_exit=False (the history follows every image)")
     eps_values = tuple(sorted(eps_given))
+    upto = check_upto(upto, x, len(eps_values))
     projection = BandProjection(band) if band is not None else None
     generator = torch.Generator(device=x.device).manual_seed(int(seed)) if seed is not None else None
     if channels_last:
@@ -243,7 +247,7 @@ def apgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, steps: int = 100, loss
     with frozen_eval(model):
         fooled, adversarials = nested_balls(x, clean_fooled, eps_values, runs=len(targets) * restarts,
                                             early_exit=early_exit, return_adversarials=return_adversarials,
-                                            attack_ball=attack_ball)
+                                            attack_ball=attack_ball, upto=upto)
     method = {"name": f"apgd-{loss}" if loss != "dlr-targeted" else "apgd-t", "steps": steps, "loss": loss,
               "restarts": restarts, "band": list(band) if band is not None else None, "amp": amp, "seed": seed,
               "early_exit": early_exit, "checkpoints": apgd_checkpoints(steps)}

@@ -6,7 +6,8 @@ command and the CLI read it, and each attack takes of the shared keyword argumen
 
 ``"autoattack"`` (:data:`AUTOATTACK`) is the standard suite of Croce & Hein (ICML 2020) with its cascade,
 order and budgets: APGD-CE (100 steps), APGD-T (100 steps, 9 targets), FAB-T (100 steps, 9 targets) and
-Square (5,000 queries), each on the images every earlier one left robust, seeded (two calls agree).
+Square (5,000 queries), each on the images every earlier one left robust, seeded (seed 0 unless given:
+two calls agree, and ``seed=`` draws other random starts and squares).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ AUTOATTACK = {"apgd-ce": functools.partial(apgd, loss="ce", steps=100, restarts=
               "apgd-t": functools.partial(apgd, loss="dlr-targeted", steps=100, restarts=1, target_classes=9, seed=0),
               "fab-t": functools.partial(fab, steps=100, target_classes=9),
               "square": functools.partial(square, queries=5000, p_init=0.8, restarts=1, seed=0)}
+PRESET_FIXED = ("steps", "restarts", "target_classes", "queries", "p_init", "loss")  # what "autoattack" keeps
 WORST_CASE = ("fgsm", "pgd", "apgd-ce", "apgd-dlr")  # a cheap white-box worst case (AutoAttack: "autoattack")
 
 
@@ -132,16 +134,20 @@ class RobustAccuracy(Counts):
 def prepared_attacks(attacks, *, cascade: bool = False, **attack_kwargs) -> tuple[dict[str, Callable], bool]:
     """``attacks`` as :func:`robust_accuracy` takes them, resolved to name -> callable ``(model, x, y, eps)``
     with the shared keyword arguments bound (each built-in attack takes those its signature names; ``seed`` is 0
-    unless given; the ``"autoattack"`` preset keeps its budgets and always cascades), and whether to cascade."""
+    unless given; the ``"autoattack"`` preset keeps its budgets, refusing keywords that would change them, and
+    always cascades), and whether to cascade."""
     preset = isinstance(attacks, str) and attacks == "autoattack"
+    budgets = sorted(k for k in attack_kwargs if k in PRESET_FIXED) if preset else []
+    if budgets:
+        raise InputError(f"{', '.join(f'{k}=' for k in budgets)}: the 'autoattack' preset keeps AutoAttack's "
+                         "budgets and losses; to change them pass a mapping of AUTOATTACK's members, for instance "
+                         "{'apgd-ce': functools.partial(AUTOATTACK['apgd-ce'], steps=10)}")
     resolved = _resolve(attacks)
     attack_kwargs = {"seed": 0, **attack_kwargs}
     builtins = set(ATTACKS.values()) | set(AUTOATTACK.values())
     for name, attack in list(resolved.items()):
-        if attack in builtins:  # a preset keeps its budgets: only the shared settings (amp, band, ...) pass
-            given = {k: v for k, v in attack_kwargs.items()
-                     if not (preset and k in ("steps", "restarts", "target_classes", "queries", "seed"))}
-            resolved[name] = functools.partial(attack, **takes(attack, given))
+        if attack in builtins:
+            resolved[name] = functools.partial(attack, **takes(attack, attack_kwargs))
     return resolved, cascade or preset
 
 
@@ -162,8 +168,9 @@ def attack_batch(net, x: torch.Tensor, y: torch.Tensor, eps_values, resolved: di
                  cascade: bool = False) -> BatchOutcome:
     """Run each of ``resolved``'s attacks (in order) on one batch; with ``cascade`` each runs only on the
     images every earlier one left robust, each image up to the largest ε it is still robust at (as AutoAttack
-    runs its suite per ε on the images still robust at it). ``robust[name]``: per ε, images no iterate of this
-    attack fooled (with ``cascade``: of this attack or one before it)."""
+    runs its suite per ε on the images still robust at it): in one call with ``upto=`` when the attack takes
+    it (the built-in ones do), else one call per such largest ε. ``robust[name]``: per ε, images no iterate of
+    this attack fooled (with ``cascade``: of this attack or one before it)."""
     alive = torch.ones(len(eps_values), len(x), dtype=torch.bool, device=x.device)
     clean_correct = None
     out = BatchOutcome(alive, None, {}, {}, dict.fromkeys(resolved, 0), dict.fromkeys(resolved, 0))
@@ -178,8 +185,8 @@ def attack_batch(net, x: torch.Tensor, y: torch.Tensor, eps_values, resolved: di
             out.forwards[name] += result.forwards
             out.backwards[name] += result.backwards
         else:  # each image only up to the largest ε it is still robust at, as AutoAttack attacks per ε
-            for m, idx in _by_depth(alive):
-                result = attack(net, x[idx], y[idx], eps_values[:m])
+            for m, idx, upto in _by_depth(alive, together="upto" in inspect.signature(attack).parameters):
+                result = attack(net, x[idx], y[idx], eps_values[:m], **({} if upto is None else {"upto": upto}))
                 alive[:m, idx] &= ~result.fooled
                 out.forwards[name] += result.forwards
                 out.backwards[name] += result.backwards
@@ -190,13 +197,19 @@ def attack_batch(net, x: torch.Tensor, y: torch.Tensor, eps_values, resolved: di
     return out
 
 
-def _by_depth(alive: torch.Tensor) -> list[tuple[int, torch.Tensor]]:
-    """The images still robust at some ε, grouped by ``m``: one more than the index of the largest ε they are
-    robust at, so that a group is attacked at the first ``m`` radii only (radii where it is fooled already
-    are not attacked again; nested balls make those the larger ones)."""
+def _by_depth(alive: torch.Tensor, *, together: bool = False) -> list[tuple[int, torch.Tensor, torch.Tensor | None]]:
+    """The images still robust at some ε as ``(m, idx, upto)``: each image's depth is one more than the index
+    of the largest ε it is robust at, so that it is attacked at its first ``depth`` radii only (radii where it
+    is fooled already are not attacked again; nested balls make those the larger ones). Grouped by depth
+    (``m`` = depth, ``upto`` None), or ``together``: one group of every such image at the ``m`` radii up to
+    the deepest, with ``upto`` their depths."""
     radii = torch.arange(1, alive.shape[0] + 1, device=alive.device)[:, None]
     depth = torch.where(alive, radii, 0).amax(0)
-    return [(m, idx) for m in range(1, alive.shape[0] + 1) if (idx := (depth == m).nonzero().squeeze(1)).numel()]
+    if together:
+        idx = (depth > 0).nonzero().squeeze(1)
+        return [(int(depth.max()), idx, depth[idx])] if idx.numel() else []
+    return [(m, idx, None) for m in range(1, alive.shape[0] + 1)
+            if (idx := (depth == m).nonzero().squeeze(1)).numel()]
 
 
 def _added(counts: list, more: list) -> list:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 
 from hfc_fast._model import forward_logits, frozen_eval
-from hfc_fast.attacks._inputs import as_values, check_batch, check_count
+from hfc_fast.attacks._inputs import as_values, check_batch, check_count, check_upto
 from hfc_fast.attacks._model import clean_logits, ranked_targets
 from hfc_fast.attacks.band import BandProjection
 from hfc_fast.attacks.result import AttackResult
@@ -119,7 +119,7 @@ class _Fab:
 @torch.no_grad()
 def fab(model, x: torch.Tensor, y: torch.Tensor, eps, *, steps: int = 100, target_classes: int = 9, band=None,
         amp: bool = False, channels_last: bool = False, seed: int | None = 0, lo: float = 0.0, hi: float = 1.0,
-        return_adversarials: bool = False, early_exit: bool = True) -> AttackResult:
+        return_adversarials: bool = False, early_exit: bool = True, upto=None) -> AttackResult:
     """L∞ FAB-T at one or several ε (see the module docstring; AutoAttack: 100 steps, 9 targets).
 
     Args:
@@ -131,6 +131,8 @@ def fab(model, x: torch.Tensor, y: torch.Tensor, eps, *, steps: int = 100, targe
         band: ``("low" | "high", r)`` keeps the perturbation in that band.
         seed: accepted for a uniform interface; the runs start at x itself and draw nothing.
         amp, channels_last, lo, hi, return_adversarials, early_exit: as in :func:`hfc_fast.attacks.pgd`.
+        upto: as in :func:`hfc_fast.attacks.pgd`; one run answers every radius, so an image is searched alike
+            whatever its count (0 skips it), and beyond its count it counts fooled only if a smaller radius is.
 
     Returns:
         :class:`AttackResult`; ``method["norms"]`` holds each image's closest adversarial found (L∞, ``inf``
@@ -138,6 +140,7 @@ def fab(model, x: torch.Tensor, y: torch.Tensor, eps, *, steps: int = 100, targe
     """
     x, y = check_batch(x, y, lo, hi, images=True, model=model)
     eps_values = tuple(sorted(as_values(eps, "eps")))
+    upto = check_upto(upto, x, len(eps_values))
     steps = check_count(steps, "steps")
     target_classes = check_count(target_classes, "target_classes")
     projection = BandProjection(band) if band is not None else None
@@ -156,6 +159,8 @@ def fab(model, x: torch.Tensor, y: torch.Tensor, eps, *, steps: int = 100, targe
         for r in range(min(target_classes, logits.shape[1] - 1)):
             fooled = best_norm[None, :] <= eps_t[:, None]
             alive = ~fooled[0] if early_exit else ~clean_fooled
+            if upto is not None:
+                alive &= upto > 0
             idx = alive.nonzero().squeeze(1)
             if idx.numel() == 0:
                 break
@@ -165,6 +170,10 @@ def fab(model, x: torch.Tensor, y: torch.Tensor, eps, *, steps: int = 100, targe
             engine.run(idx, ranked[:, r], thresholds, best_norm, best_point)
     fooled = best_norm[None, :].cpu() <= torch.tensor(eps_values, dtype=torch.float64)[:, None]
     fooled = fooled.to(x.device) | clean_fooled[None, :]
+    if upto is not None:  # beyond an image's count, what its largest counted radius says (nested balls)
+        last = torch.where(upto > 0, fooled.gather(0, (upto - 1).clamp(min=0)[None, :])[0], clean_fooled)
+        fooled = torch.where(torch.arange(len(eps_values), device=x.device)[:, None] < upto[None, :], fooled,
+                             last[None, :])
     adversarials = None
     if return_adversarials:
         adversarials = torch.stack([torch.where(fooled[k].view(-1, *([1] * (x.dim() - 1))), best_point, x)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from hfc_fast._model import forward_logits, frozen_eval
-from hfc_fast.attacks._inputs import as_values, check_batch, check_count
+from hfc_fast.attacks._inputs import as_values, check_batch, check_count, check_upto
 from hfc_fast.attacks._model import attack_loss, check_logits, is_fooled
 from hfc_fast.attacks.band import BandProjection, seen_point
 from hfc_fast.attacks.result import AttackResult, nested_balls
@@ -121,7 +121,7 @@ class _Attack:
 def pgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, alpha=None, steps: int = 10, random_start: bool = False,
         restarts: int = 1, targeted: bool = False, band=None, amp: bool = False, channels_last: bool = False,
         seed: int | None = None, lo: float = 0.0, hi: float = 1.0, return_adversarials: bool = False,
-        early_exit: bool = True, clean: tuple | None = None) -> AttackResult:
+        early_exit: bool = True, clean: tuple | None = None, upto=None) -> AttackResult:
     """L∞ projected gradient descent at one or several ε.
 
     Args:
@@ -153,6 +153,9 @@ def pgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, alpha=None, steps: int 
             adversarial training wants (``fooled`` keeps its meaning).
         clean: ``(fooled, gradient)`` of the clean pass (the loss gradient at x0, unprojected), when several
             calls on one batch share it (:func:`hfc_fast.attacks.robustness_surface`).
+        upto: (B,) integers: image i is attacked within its first ``upto[i]`` radii (ascending) only, and at
+            the larger ones counts fooled only if a smaller one fooled it; AutoAttack's cascade gives each image
+            the radii it is still robust at (default: every radius).
 
     Returns:
         :class:`AttackResult` with ``fooled`` (E, B), ``robust_accuracy`` per ε,
@@ -168,6 +171,7 @@ def pgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, alpha=None, steps: int 
     order = sorted(range(len(eps_given)), key=lambda k: eps_given[k])
     eps_values = tuple(eps_given[k] for k in order)
     alphas = tuple(alphas_given[k] for k in order)
+    upto = check_upto(upto, x, len(eps_values))
     projection = BandProjection(band) if band is not None else None
     generator = None
     if seed is not None:
@@ -182,7 +186,7 @@ def pgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, alpha=None, steps: int 
         clean_fooled, clean_grad = attack.clean_pass(clean)
         fooled, adversarials = nested_balls(
             x, clean_fooled, eps_values, runs=restarts, early_exit=early_exit,
-            return_adversarials=return_adversarials,
+            return_adversarials=return_adversarials, upto=upto,
             attack_ball=lambda k, _, idx, row, adv: attack.attack_ball(
                 idx, eps_values[k], alphas[k], clean_grad if not random_start else None, row, adv))
     method = {"name": "pgd", "steps": steps, "alpha": list(alphas), "random_start": random_start,
@@ -194,7 +198,7 @@ def pgd(model, x: torch.Tensor, y: torch.Tensor, eps, *, alpha=None, steps: int 
 
 def fgsm(model, x: torch.Tensor, y: torch.Tensor, eps, *, targeted: bool = False, band=None, amp: bool = False,
          channels_last: bool = False, lo: float = 0.0, hi: float = 1.0,
-         return_adversarials: bool = False) -> AttackResult:
+         return_adversarials: bool = False, upto=None) -> AttackResult:
     """Fast gradient sign method: ``clip(x0 + ε·sign(∇ₓ loss(x0)), lo, hi)`` for each ε.
 
     One forward/backward pass at x0 serves every ε; then one forward per ε
@@ -202,7 +206,7 @@ def fgsm(model, x: torch.Tensor, y: torch.Tensor, eps, *, targeted: bool = False
     """
     eps_values = as_values(eps, "eps")
     result = pgd(model, x, y, eps_values, alpha=eps_values, steps=1, targeted=targeted, band=band, amp=amp,
-                 channels_last=channels_last, lo=lo, hi=hi, return_adversarials=return_adversarials)
+                 channels_last=channels_last, lo=lo, hi=hi, return_adversarials=return_adversarials, upto=upto)
     result.method = {"name": "fgsm", "targeted": targeted, "band": list(band) if band is not None else None,
                      "amp": amp}
     return result

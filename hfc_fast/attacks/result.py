@@ -58,13 +58,15 @@ class AttackResult:
 
 
 def nested_balls(x: torch.Tensor, clean_fooled: torch.Tensor, eps: tuple[float, ...], *, runs: int,
-                 early_exit: bool, return_adversarials: bool, attack_ball) -> tuple[torch.Tensor, torch.Tensor | None]:
+                 early_exit: bool, return_adversarials: bool, attack_ball,
+                 upto: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """:class:`AttackResult`'s ``fooled`` (E, B) and ``adversarials`` over the ascending radii ``eps``.
 
     At each ε an image fooled at a smaller one counts fooled (with early exit its adversarial is carried
     over); then, ``runs`` times (restarts, targets), ``attack_ball(k, run, idx, fooled_row, adv_row)``
     attacks images ``idx`` within ``eps[k]``, marking ``fooled_row`` and filling ``adv_row`` in place: the
-    images not fooled yet with early exit, else all of them. ε = 0 attacks nothing.
+    images not fooled yet with early exit, else all of them; with ``upto`` ((B,) counts), only the images
+    with ``upto > k`` (image i is attacked within its first ``upto[i]`` radii only). ε = 0 attacks nothing.
     """
     fooled = clean_fooled.unsqueeze(0).repeat(len(eps), 1)
     adversarials = x.detach().unsqueeze(0).repeat(len(eps), *([1] * x.dim())) if return_adversarials else None
@@ -76,8 +78,9 @@ def nested_balls(x: torch.Tensor, clean_fooled: torch.Tensor, eps: tuple[float, 
                 adversarials[k][carried] = adversarials[k - 1][carried]
         if e == 0:
             continue
+        asked = torch.ones(len(x), dtype=torch.bool, device=x.device) if upto is None else upto > k
         for run in range(runs):
-            idx = (~fooled[k]).nonzero().squeeze(1) if early_exit else torch.arange(len(x), device=x.device)
+            idx = (asked & ~fooled[k] if early_exit else asked).nonzero().squeeze(1)
             if idx.numel() == 0:
                 break
             attack_ball(k, run, idx, fooled[k], adversarials[k] if adversarials is not None else None)

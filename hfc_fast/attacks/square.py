@@ -25,7 +25,7 @@ import math
 import torch
 
 from hfc_fast._model import forward_logits, frozen_eval
-from hfc_fast.attacks._inputs import as_values, check_batch, check_count
+from hfc_fast.attacks._inputs import as_values, check_batch, check_count, check_upto
 from hfc_fast.attacks._model import clean_logits
 from hfc_fast.attacks.band import BandProjection, seen_point
 from hfc_fast.attacks.result import AttackResult, nested_balls
@@ -124,7 +124,7 @@ class _Square:
 def square(model, x: torch.Tensor, y: torch.Tensor, eps, *, queries: int = 5000, p_init: float = 0.8,
            restarts: int = 1, band=None, amp: bool = False, channels_last: bool = False, seed: int | None = 0,
            lo: float = 0.0, hi: float = 1.0, return_adversarials: bool = False,
-           early_exit: bool = True) -> AttackResult:
+           early_exit: bool = True, upto=None) -> AttackResult:
     """L∞ Square Attack at one or several ε (see the module docstring; AutoAttack's budget is 5,000 queries).
 
     Args:
@@ -136,13 +136,14 @@ def square(model, x: torch.Tensor, y: torch.Tensor, eps, *, queries: int = 5000,
         restarts: runs per ε from fresh stripes, for the images not yet fooled.
         band: ``("low" | "high", r)``: every proposal's perturbation is projected into the band.
         seed: the random squares' seed (default 0, so two calls agree; None draws from the global RNG).
-        amp, channels_last, lo, hi, return_adversarials, early_exit: as in :func:`hfc_fast.attacks.pgd`.
+        amp, channels_last, lo, hi, return_adversarials, early_exit, upto: as in :func:`hfc_fast.attacks.pgd`.
 
     Returns:
         :class:`AttackResult` (``forwards`` counts the queries; ``backwards`` is 0).
     """
     x, y = check_batch(x, y, lo, hi, images=True, model=model)
     eps_values = tuple(sorted(as_values(eps, "eps")))
+    upto = check_upto(upto, x, len(eps_values))
     queries = check_count(queries, "queries")
     restarts = check_count(restarts, "restarts")
     if isinstance(p_init, bool) or not isinstance(p_init, int | float) or not 0 < p_init <= 1:
@@ -159,7 +160,7 @@ def square(model, x: torch.Tensor, y: torch.Tensor, eps, *, queries: int = 5000,
         clean_fooled = logits.argmax(1) != y
         fooled, adversarials = nested_balls(
             x, clean_fooled, eps_values, runs=restarts, early_exit=early_exit,
-            return_adversarials=return_adversarials,
+            return_adversarials=return_adversarials, upto=upto,
             attack_ball=lambda k, _, idx, row, adv: engine.attack_ball(idx, eps_values[k], row, adv))
     method = {"name": "square", "queries": queries, "p_init": p_init, "restarts": restarts,
               "band": list(band) if band is not None else None, "amp": amp, "seed": seed, "early_exit": early_exit}

@@ -1,7 +1,9 @@
 """``hfc robustness`` (paper Table 2): clean and robust accuracy of models with smoothed first-layer kernels.
 
 By default every image is attacked by FGSM, PGD, APGD-CE and APGD-DLR and
-counts robust only if every attack failed (the per-sample worst case); the
+counts robust only if every attack failed (the per-sample worst case); with
+``autoattack`` among ``--attacks`` the worst case comes from the named attacks
+followed by AutoAttack's standard suite, run as AutoAttack's cascade. The
 report says whether Table 2's smoothing gain survives the stronger attacks and
 runs gradient-masking checks on the smoothed model.
 
@@ -20,6 +22,7 @@ import torch
 
 from hfc_fast.attacks import ATTACKS as REGISTRY
 from hfc_fast.attacks import AUTOATTACK, WORST_CASE, apgd, pgd, robust_accuracy, square
+from hfc_fast.attacks._inputs import as_values
 from hfc_fast.errors import InputError
 from hfc_fast.experiments.core.experiment import add_experiment_options
 from hfc_fast.experiments.core.figures import pyplot
@@ -51,13 +54,28 @@ TABLE2 = {
 }
 TABLE2_PAPER = "CIFAR-10, natural model, ρ = 0 → 1: clean 0.856 → 0.631, PGD at ε = 0.09 0.002 → 0.078"
 SMOOTHING_CLAIM = "smoothing (ρ = 1) trades clean accuracy for robustness at large ε (§6.3, Table 2)"
-SURVIVES_CLAIM = "the smoothing gain at large ε survives the worst case over stronger attacks (APGD-CE and APGD-DLR " \
-                 "beside FGSM and PGD)"
+NAMES = {"fgsm": "FGSM", "pgd": "PGD", "apgd-ce": "APGD-CE", "apgd-dlr": "APGD-DLR", "apgd-t": "APGD-T",
+         "fab-t": "FAB-T", "square": "Square"}
+
+
+def survives_claim(attacks=WORST_CASE, suite: bool = False) -> str:
+    """The claim that the smoothing gain survives the worst case over ``attacks`` (and AutoAttack's suite)."""
+    stronger = [NAMES.get(a, a) for a in attacks if a not in ("fgsm", "pgd") and not (suite and a in AUTOATTACK)]
+    if suite:
+        stronger.insert(0, "AutoAttack's standard suite")
+    listed = " and ".join([", ".join(stronger[:-1]), stronger[-1]] if len(stronger) > 1 else stronger)
+    return f"the smoothing gain at large ε survives the worst case over stronger attacks ({listed} beside FGSM and PGD)"
+
+
+SURVIVES_CLAIM = survives_claim()  # "... (APGD-CE and APGD-DLR beside FGSM and PGD)"
 UNMASKED_CLAIM = "the smoothed model shows no sign of gradient masking (accuracy falls with ε and steps, reaches " \
                  "about 0 at a large ε, transfer attacks are not stronger than white-box ones)"
 NEAR_ZERO = 0.02  # "about 0": the worst-case accuracy at the masking checks' large ε
 SQUARE_TOLERANCE = 0.005  # Square may fool this share of the images every white-box attack failed on
 MODELS = ("natural", "adversarial")
+SUITE_TEXT = ("; the worst case and what each attack found come from these attacks followed by AutoAttack's standard "
+              "suite (APGD-CE 100 steps, APGD-T 100 steps × 9 targets, FAB-T 100 steps × 9 targets, Square 5,000 "
+              "queries) as AutoAttack's cascade, each on the images the ones before left robust")
 
 
 # ---------------------------------------------------------------------- the rows
@@ -115,22 +133,33 @@ def robustness_table(models: dict, batches, *, rhos=RHOS, eps=EPS, pgd_steps: in
                      apgd_steps: int = 100, autoattack: bool = False, progress: bool = True) -> list[Row]:
     """A :class:`Row` for each model and ρ: clean accuracy, each attack's robust accuracy per ε, and ``"worst"``.
 
-    PGD uses ``pgd_steps`` steps of ε/4 without random start, APGD ``apgd_steps`` iterations (with
-    ``autoattack``, the members of AutoAttack's suite run with its budgets); ``worst`` counts an image robust
-    only if every attack failed. Smoothing is applied to a copy of each model.
+    PGD uses ``pgd_steps`` steps of ε/4 without random start, APGD ``apgd_steps`` iterations; each of
+    ``attacks`` runs on every image for its own column, and ``worst`` counts an image robust only if every
+    attack failed. With ``autoattack``, ``worst`` and ``found`` come from a cascade of ``attacks`` followed by
+    the members of AutoAttack's suite they lack, with the suite's budgets (APGD-CE among them), each on the
+    images the ones before left robust, as AutoAttack runs it. Smoothing is applied to a copy of each model.
     """
-    chosen = {name: name for name in attacks}
+    own = attack_callables({a: a for a in attacks}, pgd_steps, apgd_steps)
+    cascade = attack_callables({a: a for a in [*attacks, *(m for m in AUTOATTACK if m not in attacks)]},
+                               pgd_steps, apgd_steps, autoattack=True) if autoattack else None
     rows = []
     for name, model in models.items():
         for rho in rhos:
             smoothed = smooth_first_conv(model, rho) if rho else model
-            report = robust_accuracy(smoothed, batches, attack_callables(chosen, eps, pgd_steps, apgd_steps,
-                                                                         autoattack=autoattack), eps,
-                                     progress=progress)
-            rows.append(Row(name, rho, report.clean_accuracy, report.n,
-                            {**{a: report.accuracy(a) for a in attacks}, "worst": report.worst_case},
-                            found={a: list(report.new_count[a]) for a in attacks}))
+            rows.append(table_row(name, rho, smoothed, batches, own, eps, cascade=cascade, progress=progress))
     return rows
+
+
+def table_row(name: str, rho: float, model, batches, own: dict, eps, *, cascade: dict | None = None,
+              progress: bool = True) -> Row:
+    """One :class:`Row`: each attack of ``own`` on every image (its column); the worst case and what each attack
+    found first from the same pass, or, given ``cascade``, from ``cascade``'s attacks run as a cascade."""
+    report = robust_accuracy(model, batches, own, eps, progress=progress)
+    worst = report if cascade is None else robust_accuracy(model, batches, cascade, eps, cascade=True,
+                                                           progress=progress)
+    return Row(name, rho, report.clean_accuracy, report.n,
+               {**{a: report.accuracy(a) for a in own}, "worst": worst.worst_case},
+               found={a: list(c) for a, c in worst.new_count.items()})
 
 
 def table_stage(exp, name: str, models: dict, batches, **settings) -> list[Row]:
@@ -139,17 +168,21 @@ def table_stage(exp, name: str, models: dict, batches, **settings) -> list[Row]:
         "rows": [r.to_dict() for r in robustness_table(models, batches, progress=exp.progress, **settings)]})["rows"]]
 
 
-def _pgd(eps, steps: int):
-    """PGD as Table 2 runs it over the radii ``eps``: ``steps`` steps of ε/4, no random start."""
-    return partial(pgd, steps=steps, alpha=[e / 4 for e in sorted(eps)])
+def _pgd(steps: int):
+    """PGD as Table 2 runs it: ``steps`` steps of ε/4 at each radius it is given (a cascade gives an image the
+    smaller radii only), no random start."""
+    def table2_pgd(model, x, y, eps, **kwargs):
+        return pgd(model, x, y, eps, steps=steps, alpha=[e / 4 for e in sorted(as_values(eps, "eps"))], **kwargs)
+
+    return table2_pgd
 
 
-def attack_callables(names: dict, eps, pgd_steps: int, apgd_steps: int, *, autoattack: bool = False) -> dict:
+def attack_callables(names: dict, pgd_steps: int, apgd_steps: int, *, autoattack: bool = False) -> dict:
     """name -> attack with this toolkit's Table 2 settings: PGD steps of ε/4 without random start, APGD with its
     own schedule and a fixed seed; the others as the registry (:data:`~hfc_fast.attacks.ATTACKS`) has them,
     FAB-T and Square with AutoAttack's budgets."""
     made = {**{n: partial(a, seed=0) if n in ("fab-t", "square") else a for n, a in REGISTRY.items()},
-            **AUTOATTACK, "pgd": _pgd(eps, pgd_steps),
+            **AUTOATTACK, "pgd": _pgd(pgd_steps),
             "apgd-ce": partial(apgd, loss="ce", steps=apgd_steps, seed=0),
             "apgd-dlr": partial(apgd, loss="dlr", steps=apgd_steps, seed=0),
             "apgd-t": partial(apgd, loss="dlr-targeted", steps=apgd_steps, seed=0)}
@@ -176,10 +209,10 @@ def masking_checks(smoothed, source, batches, *, eps, large_eps: float = 0.3, st
       failed on: white-box attacks at least as strong as a black-box one.
     """
     grid = sorted(set(eps) | {large_eps})
-    few, many = (robust_accuracy(smoothed, batches, {"pgd": _pgd(grid, s)}, grid, progress=progress).accuracy("pgd")
+    few, many = (robust_accuracy(smoothed, batches, {"pgd": _pgd(s)}, grid, progress=progress).accuracy("pgd")
                  for s in steps)
     n = sum(len(y) for _, y in batches)
-    worst = robust_accuracy(smoothed, batches, attack_callables({"pgd": "pgd", "apgd-ce": "apgd-ce"}, [large_eps],
+    worst = robust_accuracy(smoothed, batches, attack_callables({"pgd": "pgd", "apgd-ce": "apgd-ce"},
                                                                 steps[-1], 100), [large_eps], progress=progress)
     transfer_hits = 0
     for x, y in batches:
@@ -187,9 +220,9 @@ def masking_checks(smoothed, source, batches, *, eps, large_eps: float = 0.3, st
                       return_adversarials=True).adversarials[0]
         with torch.no_grad():
             transfer_hits += int((smoothed(crafted).argmax(1) == y).sum())
-    white = robust_accuracy(smoothed, batches, {"pgd": _pgd([max(eps)], steps[0])}, [max(eps)],
+    white = robust_accuracy(smoothed, batches, {"pgd": _pgd(steps[0])}, [max(eps)],
                             progress=progress).accuracy("pgd")[0]
-    box = robust_accuracy(smoothed, batches, attack_callables({"pgd": "pgd", "apgd-ce": "apgd-ce"}, [max(eps)],
+    box = robust_accuracy(smoothed, batches, attack_callables({"pgd": "pgd", "apgd-ce": "apgd-ce"},
                                                               steps[0], 100), [max(eps)], progress=progress)
     black = robust_accuracy(smoothed, batches, {"square": partial(square, queries=square_queries, seed=0)},
                             [max(eps)], progress=progress)
@@ -280,11 +313,13 @@ def robustness_csv(rows: list[Row]) -> str:
                               *(float(v) for a in attacks for v in r.accuracy[a])] for r in rows])
 
 
-def table2_lines(rows: list[Row]) -> list[str]:
+def table2_lines(rows: list[Row], *, stronger: bool | None = None) -> list[str]:
     """Table 2 rows beside the paper's numbers, as a markdown table (one column per ε): FGSM, PGD and, when
-    more attacks ran, the per-sample worst case over all of them."""
+    more attacks ran (``stronger``; by default when the rows have a column beyond FGSM's and PGD's), the
+    per-sample worst case over all of them."""
     eps = [f"{e:g}" for e in EPS]
-    stronger = any(k.startswith("apgd") for k in rows[0].accuracy)
+    if stronger is None:
+        stronger = bool(set(rows[0].accuracy) - {"fgsm", "pgd", "worst"})
     header = ["model", "ρ", "clean", *(f"FGSM {e}" for e in eps), *(f"PGD {e}" for e in eps),
               *(f"worst case {e}" for e in eps if stronger), "paper: clean", "paper: FGSM", "paper: PGD"]
     table = []
@@ -355,7 +390,8 @@ def add_arguments(options) -> None:
                 help="test images attacked (default 2000)")
     options.add("--attacks", default=list(WORST_CASE), spec=Spec("names", choices=ATTACKS),
                 help=f"attacks whose per-sample worst case counts (default {','.join(WORST_CASE)}; 'autoattack' adds "
-                     "AutoAttack's standard suite: apgd-ce, apgd-t, fab-t and square with its budgets)")
+                     "AutoAttack's standard suite, apgd-ce, apgd-t, fab-t and square with its budgets, as a cascade "
+                     "after the named attacks for the worst case)")
     options.add("--pgd-steps", default=10, spec=Spec("int", minimum=1), help="PGD steps of ε/4 (default 10)")
     options.add("--apgd-steps", default=None, spec=Spec("int", minimum=1, optional=True),
                 help="APGD iterations (default 100 with --preset paper, 25 otherwise)")
@@ -375,10 +411,9 @@ def check_args(args) -> None:
 
 
 def attack_names(given) -> tuple[list[str], bool]:
-    """The attacks to run (``autoattack`` expanded into its suite) and whether the suite's budgets apply."""
-    suite = "autoattack" in given
-    names = [a for a in given if a != "autoattack"]
-    return names + ([n for n in AUTOATTACK if n not in names] if suite else []), suite
+    """The attacks with a column of their own (``given`` less ``autoattack``) and whether AutoAttack's suite
+    follows them as a cascade."""
+    return [a for a in given if a != "autoattack"], "autoattack" in given
 
 
 def run(exp, args) -> dict:
@@ -401,15 +436,17 @@ def run(exp, args) -> dict:
     budget = exp.budget
     verdicts = [verdict(SMOOTHING_CLAIM, smoothing_parts(per_seed), numbers=smoothing_numbers(means),
                         paper=TABLE2_PAPER, budget=budget),
-                verdict(SURVIVES_CLAIM, survives_parts(per_seed), numbers=survives_numbers(means), budget=budget),
+                verdict(survives_claim(attacks, suite), survives_parts(per_seed), numbers=survives_numbers(means),
+                        budget=budget),
                 verdict(UNMASKED_CLAIM, unmasked_parts(checks), numbers=masking_numbers(checks[0]), budget=budget)]
     report = "\n".join([
         "# Robustness of smoothed kernels (Table 2)", "",
         f"{exp.base.model} on {exp.base.dataset}; {means[0].n} test images attacked by {', '.join(attacks)} "
-        f"(PGD-{args.pgd_steps} with step ε/4, APGD {apgd_steps} iterations); an image is robust only if no "
-        f"iterate of an attack fooled it, and in the worst case only if every attack failed. Means over "
+        f"(PGD-{args.pgd_steps} with step ε/4, APGD {apgd_steps} iterations){SUITE_TEXT if suite else ''}; an "
+        "image is robust only if no iterate of an attack fooled it, and in the worst case only if every attack "
+        "failed. Means over "
         f"{len(exp.seeds)} seed(s). Paper: CIFAR-10, foolbox minimal-perturbation searches.", "",
-        "![robustness](robustness.png)", "", *table2_lines(means), "",
+        "![robustness](robustness.png)", "", *table2_lines(means, stronger=len(attacks) > 2 or suite), "",
         "## Which attack found what", "",
         f"Images each attack fooled that no attack before it had ({len(exp.seeds)} seed(s) summed):", "",
         *found_lines(rows), "",
