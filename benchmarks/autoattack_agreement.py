@@ -34,7 +34,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hfc_fast import PassSettings  # noqa: E402
-from hfc_fast.attacks import robust_accuracy  # noqa: E402
+from hfc_fast.attacks import AUTOATTACK, robust_accuracy  # noqa: E402
 from hfc_fast.data.idx import load_fashion_mnist  # noqa: E402
 from hfc_fast.experiments.core.files import write_json  # noqa: E402
 from hfc_fast.stats import effect_interval  # noqa: E402
@@ -100,14 +100,12 @@ def ours_mask(model, batches, eps_list, seed: int, *, channels_last: bool) -> tu
 
 def probe(model, net, x, y, eps: float, seeds: int, *, channels_last: bool) -> dict:
     """One image alone: of ``seeds`` seeds, how many runs of each tool's APGD-CE and APGD-T fool it at ``eps``."""
-    from hfc_fast.attacks import AUTOATTACK
-
     counts = {}
+    shaped = x.contiguous(memory_format=torch.channels_last) if channels_last else x
     for name in ("apgd-ce", "apgd-t"):
         ours = sum(bool(AUTOATTACK[name](model, x, y, [eps], seed=s, channels_last=channels_last).fooled[0, 0])
                    for s in range(seeds))
         theirs = 0
-        shaped = x.contiguous(memory_format=torch.channels_last) if channels_last else x
         for s in range(seeds):
             adv = torchattacks_members(s)[name](net, eps)(shaped, y)
             with torch.no_grad():

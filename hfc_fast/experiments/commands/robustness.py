@@ -171,8 +171,9 @@ def table_stage(exp, name: str, models: dict, batches, **settings) -> list[Row]:
 def _pgd(steps: int):
     """PGD as Table 2 runs it: ``steps`` steps of ε/4 at each radius it is given (a cascade gives an image the
     smaller radii only), no random start."""
-    def table2_pgd(model, x, y, eps, **kwargs):
-        return pgd(model, x, y, eps, steps=steps, alpha=[e / 4 for e in sorted(as_values(eps, "eps"))], **kwargs)
+    def table2_pgd(model, x, y, eps, *, upto=None, **kwargs):  # upto named: a cascade gives it one call per batch
+        return pgd(model, x, y, eps, steps=steps, alpha=[e / 4 for e in sorted(as_values(eps, "eps"))], upto=upto,
+                   **kwargs)
 
     return table2_pgd
 
