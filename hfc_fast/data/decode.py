@@ -3,9 +3,10 @@ nvJPEG on a CUDA device, a whole batch in one call), the evaluation resize and c
 
 Pillow stays the reader of every other format (PNG, 16-bit images, TIFF, ...) and of JPEGs when torchvision
 is not installed or cannot decode one (a 12-bit or damaged-but-readable file). Both routes give float32
-(3, S, S) in [0, 1] and agree within a grey level or two: the decoders are the same library on the CPU, and
-the tensor resize is Pillow's bilinear filter with its antialiasing, kept in float rather than rounded to
-bytes (``tests/test_data.py`` measures the difference).
+(3, S, S) in [0, 1] and agree within two grey levels: the decoders are the same library on the CPU, and
+the tensor resize is Pillow's bilinear filter with its antialiasing, rounded to bytes by torch's byte kernel
+(floats and CUDA tensors: kept in float); each byte route lies within one grey level of the filter computed
+in float64, on either side (``tests/test_decode.py`` measures both against it).
 
 The header of every file is read by Pillow first (it decodes nothing), so the decompression-bomb limit and
 the "not an image" refusal hold on either route.
