@@ -12,7 +12,8 @@ suite (one ε per call, as its API takes) and of
 balls), and the same for each member of the suite against its torchattacks counterpart (APGD, APGDT, FAB
 targeted, Square). Both sides run the published budgets (100 steps, 9 targets, 5,000 queries): torchattacks'
 suite is its ``MultiAttack`` of those members, because its ``AutoAttack(version="standard")`` gives APGD,
-APGD-T and FAB their default 10 steps. The passes each of ours made are counted, so the table also says how
+APGD-T and FAB their default 10 steps and Square its schedule scaled to the budget, where AutoAttack's code
+reads it unscaled. The passes each of ours made are counted, so the table also says how
 far our time is from the model's own time for those passes, and how fast both tools could be at best: the
 model's time for the passes the suite needs (ours) against torchattacks' wall time.
 
@@ -58,7 +59,10 @@ def torchattacks_members(seed: int = 0) -> dict:
         "apgd-t": lambda m, e: torchattacks.APGDT(m, eps=e, steps=100, n_restarts=1, n_classes=10, seed=seed),
         "fab-t": lambda m, e: torchattacks.FAB(m, eps=e, steps=100, n_restarts=1, multi_targeted=True, n_classes=10,
                                                seed=seed),
-        "square": lambda m, e: torchattacks.Square(m, eps=e, n_queries=5000, n_restarts=1, seed=seed)}
+        # AutoAttack's own code reads Square's window schedule unscaled (resc_schedule=False); torchattacks'
+        # AutoAttack keeps Square's default, the schedule scaled to 5,000 queries, so it is set here
+        "square": lambda m, e: torchattacks.Square(m, eps=e, n_queries=5000, n_restarts=1, seed=seed,
+                                                   resc_schedule=False)}
 
 
 def theirs(make, model, batches, eps_list) -> tuple[list[float], float]:

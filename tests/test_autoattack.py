@@ -5,6 +5,7 @@ it), a random search must never claim less, and the suite's cascade must add up 
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import pytest
@@ -150,6 +151,84 @@ def test_square_is_seeded_and_counts_its_queries():
     b = square(model, x, y, [0.02], queries=50, seed=4)
     assert torch.equal(a.fooled, b.fooled) and a.forwards == b.forwards
     assert a.forwards <= len(x) * 51  # the clean pass, then at most 50 queries per image
+
+
+def paper_window_share(proposal: int, budget: int, p_init: float = 0.8) -> float:
+    """The Square Attack paper's schedule for 10,000 queries, read at ``proposal`` (from 0) of ``budget``:
+    p_init, halved after proposals 10, 50, 200, 500, 1000, 2000, 4000, 6000 and 8000."""
+    at = int(proposal / budget * 10000)
+    share = p_init
+    for mark in (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000):
+        if at > mark:
+            share /= 2
+    return share
+
+
+def plain_square(model, x0, label, eps: float, queries: int, schedule: int, seed: int):
+    """Square L∞ on one image, as the paper reads, with the attack's draws (one generator, in its order): the
+    stripes start, then per proposal a window of side round(sqrt(p·H·W)) at a uniform position, a random ±ε per
+    channel relative to x0 (drawn again once when the window holds it already), kept when the margin falls.
+    Returns (fooled, the point kept, queries made)."""
+    g = torch.Generator().manual_seed(seed)
+
+    def signs(*shape):
+        return torch.where(torch.rand(shape, generator=g) < 0.5, -1.0, 1.0).to(x0.dtype)
+
+    def margin_of(z):
+        with torch.no_grad():
+            out = model(z[None])[0]
+        others = out.clone()
+        others[label] = float("-inf")
+        return float(out[label] - others.max())
+
+    c, h, w = x0.shape
+    z = (x0 + eps * signs(1, c, 1, w)[0]).clamp(0, 1)
+    best, made = margin_of(z), 1
+    if best < 0:
+        return True, z, made
+    for proposal in range(queries - 1):
+        side = min(max(round(math.sqrt(paper_window_share(proposal, schedule) * h * w)), 1), h - 1)
+        top = min(int(float(torch.rand(1, generator=g)) * (h - side + 1)), h - side)
+        left = min(int(float(torch.rand(1, generator=g)) * (w - side + 1)), w - side)
+        sign = signs(1, c, 1, 1)[0]
+        window = (slice(None), slice(top, top + side), slice(left, left + side))
+        if bool(((z - x0)[window] - eps * sign).abs().le(1e-7 * eps).all()):
+            sign = signs(1, c, 1, 1)[0]
+        proposal_point = z.clone()
+        proposal_point[window] = (x0 + eps * sign).clamp(0, 1)[window]
+        value = margin_of(proposal_point)
+        made += 1
+        if value < best:
+            z, best = proposal_point, value
+        if best < 0:
+            return True, z, made
+    return False, z, made
+
+
+def test_square_is_the_published_random_search_written_plainly():
+    from hfc_fast.attacks.square import square_window_share
+
+    for budget in (5001, 10000, 300, int(torch.randint(20, 20000, ()))):
+        for proposal in [0, 10, 11, 50, 51, 4000, 4001, budget - 2, int(torch.randint(0, budget, ()))]:
+            assert square_window_share(proposal, budget) == paper_window_share(proposal, budget)
+    model, x, y = train_tiny_cnn(steps=40, seed=int(torch.randint(0, 2**31, ())))
+    model = model.double()
+    x = x.double()
+    eps, queries = 0.06, 160
+    for i in range(12):
+        seed = int(torch.randint(0, 2**31, ()))
+        for schedule in (None, 10000):  # scaled to the budget (the paper's code), and AutoAttack's unscaled
+            got = square(model, x[i:i + 1], y[i:i + 1], [eps], queries=queries, schedule_queries=schedule, seed=seed,
+                         return_adversarials=True)
+            with torch.no_grad():
+                clean_wrong = int(model(x[i:i + 1]).argmax()) != int(y[i])
+            if clean_wrong:
+                assert bool(got.fooled[0, 0]) and got.forwards == 1
+                continue
+            fooled, point, made = plain_square(model, x[i], int(y[i]), eps, queries, schedule or queries, seed)
+            assert bool(got.fooled[0, 0]) == fooled
+            assert torch.equal(got.adversarials[0, 0], point)
+            assert got.forwards == 1 + made  # the clean pass, then each query
 
 
 def test_band_limited_square_and_fab_stay_in_their_band():
@@ -321,9 +400,11 @@ def test_the_presets_seed_reaches_its_random_members():
     resolved, cascade = prepared_attacks("autoattack", seed=seed)
     assert cascade and list(resolved) == list(AUTOATTACK)
     mine = resolved["square"](model, x, y, [0.02], return_adversarials=True).adversarials[0]
-    plain = square(model, x, y, [0.02], queries=5000, p_init=0.8, seed=seed, return_adversarials=True).adversarials[0]
+    plain = square(model, x, y, [0.02], queries=5001, schedule_queries=10000, p_init=0.8, seed=seed,
+                   return_adversarials=True).adversarials[0]
     assert torch.equal(mine, plain)
-    other = square(model, x, y, [0.02], queries=5000, p_init=0.8, seed=seed + 1, return_adversarials=True)
+    other = square(model, x, y, [0.02], queries=5001, schedule_queries=10000, p_init=0.8, seed=seed + 1,
+                   return_adversarials=True)
     assert not torch.equal(mine, other.adversarials[0])  # another seed draws other squares
     start = resolved["apgd-ce"](model, x, y, [0.02], return_adversarials=True).adversarials[0]
     assert torch.equal(start, apgd(model, x, y, [0.02], loss="ce", steps=100, seed=seed,

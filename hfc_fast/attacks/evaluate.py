@@ -6,7 +6,8 @@ command and the CLI read it, and each attack takes of the shared keyword argumen
 
 ``"autoattack"`` (:data:`AUTOATTACK`) is the standard suite of Croce & Hein (ICML 2020) with its cascade,
 order and budgets: APGD-CE (100 steps), APGD-T (100 steps, 9 targets), FAB-T (100 steps, 9 targets) and
-Square (5,000 queries), each on the images every earlier one left robust, seeded (seed 0 unless given:
+Square (5,000 queries after its start, on the paper's window schedule unscaled, as AutoAttack's code runs
+it), each on the images every earlier one left robust, seeded (seed 0 unless given:
 two calls agree, and ``seed=`` draws other random starts and squares).
 """
 
@@ -38,8 +39,10 @@ ATTACKS = {"fgsm": fgsm, "pgd": pgd, "apgd-ce": functools.partial(apgd, loss="ce
 AUTOATTACK = {"apgd-ce": functools.partial(apgd, loss="ce", steps=100, restarts=1, seed=0),
               "apgd-t": functools.partial(apgd, loss="dlr-targeted", steps=100, restarts=1, target_classes=9, seed=0),
               "fab-t": functools.partial(fab, steps=100, target_classes=9),
-              "square": functools.partial(square, queries=5000, p_init=0.8, restarts=1, seed=0)}
-PRESET_FIXED = ("steps", "restarts", "target_classes", "queries", "p_init", "loss")  # what "autoattack" keeps
+              # 5,000 proposals after the start, the window schedule read unscaled (AutoAttack's resc_schedule=False)
+              "square": functools.partial(square, queries=5001, schedule_queries=10000, p_init=0.8, restarts=1,
+                                          seed=0)}
+PRESET_FIXED = ("steps", "restarts", "target_classes", "queries", "schedule_queries", "p_init", "loss")  # kept
 WORST_CASE = ("fgsm", "pgd", "apgd-ce", "apgd-dlr")  # a cheap white-box worst case (AutoAttack: "autoattack")
 
 

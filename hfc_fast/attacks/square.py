@@ -6,10 +6,15 @@ Per image, from a start of vertical stripes (each column of each channel at ``x0
 square window of side ``s`` at a random place and gives each channel of it a random ``±ε`` relative to
 ``x0``; the proposal is kept when it lowers the margin loss ``z_y − max_{k≠y} z_k`` (untargeted) and the
 image counts fooled at the first query whose margin is negative. The window's share of the image, ``p``, starts
-at ``p_init = 0.8`` and halves at the paper's schedule (after 10, 50, 200, 500, 1000, 2000, 4000, 6000 and 8000
-of 10,000 queries, scaled to the query budget); ``s = round(sqrt(p·H·W))``, at least 1 and at most H − 1.
+at ``p_init = 0.8`` and halves at the paper's schedule: after proposals 10, 50, 200, 500, 1000, 2000, 4000,
+6000 and 8000 (counted from 0 after the start) of a budget of 10,000, laid out by default over the query
+budget actually given (proposal ``i`` of ``Q`` queries reads it at ``int(i/Q·10000)``, the paper's code), or
+over ``schedule_queries`` (AutoAttack's standard suite reads it unscaled, ``schedule_queries=10000``, so that
+with 5,000 proposals the share halves seven times); ``s = round(sqrt(p·H·W))``, at least 1 and at most H − 1.
 As in the authors' code, a proposal that would not change the window (every channel already at that sign) is
-drawn again, once.
+drawn again, once. Unlike AutoAttack's code, which draws one window and one sign per channel for the whole
+batch at each query and never places a window at the last row or column, each image draws its own, anywhere
+(the paper's per-image random search).
 
 Only the model's outputs are read: no gradient is taken. Several ε share one call through nested balls (an
 image fooled within a smaller ε is not attacked again at a larger one; each ε has the whole query budget for
@@ -37,9 +42,10 @@ __all__ = ["margin", "square", "square_window_share"]
 _HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 
 
-def square_window_share(query: int, queries: int, p_init: float = 0.8) -> float:
-    """The share ``p`` of the image a window covers at ``query`` of ``queries`` (the paper's schedule)."""
-    at = int(query / queries * 10000)
+def square_window_share(proposal: int, schedule_queries: int, p_init: float = 0.8) -> float:
+    """The share ``p`` of the image a window covers at ``proposal`` (counted from 0 after the start) of a
+    schedule laid out over ``schedule_queries`` (the paper's schedule for 10,000, scaled)."""
+    at = int(proposal / schedule_queries * 10000)
     return p_init / 2 ** sum(at > h for h in _HALVINGS)
 
 
@@ -51,9 +57,9 @@ def margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 class _Square:
-    def __init__(self, model, x, y, *, queries, p_init, projection, amp, generator, lo, hi, early_exit):
+    def __init__(self, model, x, y, *, queries, schedule, p_init, projection, amp, generator, lo, hi, early_exit):
         self.model, self.x0, self.y = model, x.detach(), y
-        self.queries, self.p_init, self.projection = queries, p_init, projection
+        self.queries, self.schedule, self.p_init, self.projection = queries, schedule, p_init, projection
         self.amp, self.generator, self.lo, self.hi, self.early_exit = amp, generator, lo, hi, early_exit
         self.forwards = 0
 
@@ -94,7 +100,7 @@ class _Square:
                 if not bool(keep.all()):
                     x0, y, live, z, loss, hit = x0[keep], y[keep], live[keep], z[keep], loss[keep], hit[keep]
             n = len(z)
-            p = square_window_share(q, self.queries, self.p_init)
+            p = square_window_share(q - 1, self.schedule, self.p_init)
             side = min(max(int(round(math.sqrt(p * h * w))), 1), max(h - 1, 1))
             top = (self._rand(n, device=dev) * (h - side + 1)).long().clamp_(max=h - side)
             left = (self._rand(n, device=dev) * (w - side + 1)).long().clamp_(max=w - side)
@@ -122,10 +128,11 @@ class _Square:
 
 @torch.no_grad()
 def square(model, x: torch.Tensor, y: torch.Tensor, eps, *, queries: int = 5000, p_init: float = 0.8,
-           restarts: int = 1, band=None, amp: bool = False, channels_last: bool = False, seed: int | None = 0,
+           schedule_queries: int | None = None, restarts: int = 1, band=None, amp: bool = False, channels_last: bool = False, seed: int | None = 0,
            lo: float = 0.0, hi: float = 1.0, return_adversarials: bool = False,
            early_exit: bool = True, upto=None) -> AttackResult:
-    """L∞ Square Attack at one or several ε (see the module docstring; AutoAttack's budget is 5,000 queries).
+    """L∞ Square Attack at one or several ε (see the module docstring; AutoAttack runs 5,000 proposals after
+    the start, ``queries=5001``, on the unscaled schedule, ``schedule_queries=10000``).
 
     Args:
         model: classifier returning logits (B, K), 2 classes or more; only its outputs are read.
@@ -133,6 +140,8 @@ def square(model, x: torch.Tensor, y: torch.Tensor, eps, *, queries: int = 5000,
         eps: a radius or a sequence of radii (reported ascending; balls are nested).
         queries: model queries per image, ε and restart (the start counts as one).
         p_init: the window's first share of the image.
+        schedule_queries: the budget the window schedule is laid out over (default ``queries``, as the paper's
+            code; 10,000 reads the paper's schedule unscaled, as AutoAttack's standard suite does).
         restarts: runs per ε from fresh stripes, for the images not yet fooled.
         band: ``("low" | "high", r)``: every proposal's perturbation is projected into the band.
         seed: the random squares' seed (default 0, so two calls agree; None draws from the global RNG).
@@ -146,14 +155,15 @@ def square(model, x: torch.Tensor, y: torch.Tensor, eps, *, queries: int = 5000,
     upto = check_upto(upto, x, len(eps_values))
     queries = check_count(queries, "queries")
     restarts = check_count(restarts, "restarts")
+    schedule = queries if schedule_queries is None else check_count(schedule_queries, "schedule_queries")
     if isinstance(p_init, bool) or not isinstance(p_init, int | float) or not 0 < p_init <= 1:
         raise InputError(f"p_init must be a number in (0, 1], got {p_init!r}")
     projection = BandProjection(band) if band is not None else None
     generator = torch.Generator(device=x.device).manual_seed(int(seed)) if seed is not None else None
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    engine = _Square(model, x, y, queries=queries, p_init=float(p_init), projection=projection, amp=amp,
-                     generator=generator, lo=float(lo), hi=float(hi), early_exit=early_exit)
+    engine = _Square(model, x, y, queries=queries, schedule=schedule, p_init=float(p_init), projection=projection,
+                     amp=amp, generator=generator, lo=float(lo), hi=float(hi), early_exit=early_exit)
     with frozen_eval(model):
         logits = clean_logits(model, x, y, amp=amp, classes=2, what="square")
         engine.forwards += len(x)
@@ -162,7 +172,8 @@ def square(model, x: torch.Tensor, y: torch.Tensor, eps, *, queries: int = 5000,
             x, clean_fooled, eps_values, runs=restarts, early_exit=early_exit,
             return_adversarials=return_adversarials, upto=upto,
             attack_ball=lambda k, _, idx, row, adv: engine.attack_ball(idx, eps_values[k], row, adv))
-    method = {"name": "square", "queries": queries, "p_init": p_init, "restarts": restarts,
+    method = {"name": "square", "queries": queries, "schedule_queries": schedule, "p_init": p_init,
+              "restarts": restarts,
               "band": list(band) if band is not None else None, "amp": amp, "seed": seed, "early_exit": early_exit}
     return AttackResult(eps=eps_values, fooled=fooled, clean_correct=~clean_fooled, adversarials=adversarials,
                         forwards=engine.forwards, backwards=0, method=method)
