@@ -455,5 +455,7 @@ def test_bad_square_and_fab_settings_are_named():
         square(model, x, y, 0.1, queries=0)
     with pytest.raises(InputError, match=r"p_init must be a number in \(0, 1\], got 2"):
         square(model, x, y, 0.1, p_init=2)
+    with pytest.raises(InputError, match="schedule_queries must be an integer >= 1, got 2.5"):
+        square(model, x, y, 0.1, schedule_queries=2.5)
     with pytest.raises(InputError, match="target_classes must be an integer >= 1"):
         fab(model, x, y, 0.1, target_classes=0)
