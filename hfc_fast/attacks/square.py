@@ -128,9 +128,9 @@ class _Square:
 
 @torch.no_grad()
 def square(model, x: torch.Tensor, y: torch.Tensor, eps, *, queries: int = 5000, p_init: float = 0.8,
-           schedule_queries: int | None = None, restarts: int = 1, band=None, amp: bool = False, channels_last: bool = False, seed: int | None = 0,
-           lo: float = 0.0, hi: float = 1.0, return_adversarials: bool = False,
-           early_exit: bool = True, upto=None) -> AttackResult:
+           schedule_queries: int | None = None, restarts: int = 1, band=None, amp: bool = False,
+           channels_last: bool = False, seed: int | None = 0, lo: float = 0.0, hi: float = 1.0,
+           return_adversarials: bool = False, early_exit: bool = True, upto=None) -> AttackResult:
     """L∞ Square Attack at one or several ε (see the module docstring; AutoAttack runs 5,000 proposals after
     the start, ``queries=5001``, on the unscaled schedule, ``schedule_queries=10000``).
 
@@ -173,7 +173,7 @@ def square(model, x: torch.Tensor, y: torch.Tensor, eps, *, queries: int = 5000,
             return_adversarials=return_adversarials, upto=upto,
             attack_ball=lambda k, _, idx, row, adv: engine.attack_ball(idx, eps_values[k], row, adv))
     method = {"name": "square", "queries": queries, "schedule_queries": schedule, "p_init": p_init,
-              "restarts": restarts,
-              "band": list(band) if band is not None else None, "amp": amp, "seed": seed, "early_exit": early_exit}
+              "restarts": restarts, "band": list(band) if band is not None else None, "amp": amp, "seed": seed,
+              "early_exit": early_exit}
     return AttackResult(eps=eps_values, fooled=fooled, clean_correct=~clean_fooled, adversarials=adversarials,
                         forwards=engine.forwards, backwards=0, method=method)
