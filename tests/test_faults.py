@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -160,6 +161,36 @@ def test_ctrl_c_stops_at_once_says_how_to_continue_and_loses_nothing(reference, 
     assert "is saved in" in lines[0] and f"to continue: hfc train --out {out} --resume" in lines[0]
     assert temporaries(out) == []
     resume_and_compare(out, ref)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_landing_in_another_thread_waits_for_the_write(sig, tmp_path, monkeypatch):
+    """A process-wide signal is handed by the kernel to any thread that does not block it (a library's
+    worker); Python still runs the handler in the main thread, so the write must defer it at Python's level.
+    The write pauses between its temporary file and the rename (the test hook) while the signal arrives."""
+    from hfc_fast.experiments.core.files import write_json
+
+    class Stopped(Exception):
+        pass
+
+    def stop(signum, frame):
+        raise Stopped(signum)
+
+    target = tmp_path / "state.json"
+    monkeypatch.setenv("HFC_FAST_TEST_WRITE_PAUSE", "state.json=1.0")
+    payload = {"value": int(torch.randint(0, 10**6, ()).item())}
+    before = signal.signal(sig, stop)
+    try:
+        sender = threading.Timer(0.2, os.kill, (os.getpid(), sig))
+        sender.start()
+        with pytest.raises(Stopped) as stopped:
+            write_json(target, payload)
+        sender.join()
+    finally:
+        signal.signal(sig, before)
+    assert stopped.value.args == (sig,)
+    assert json.loads(target.read_text()) == payload
+    assert temporaries(tmp_path) == []
 
 
 def test_sigterm_saves_says_how_to_continue_and_resumes_bit_for_bit(reference, tmp_path):

@@ -43,15 +43,27 @@ def _test_pause(name: str) -> None:
 
 @contextlib.contextmanager
 def _interrupts_deferred():
-    """Ctrl-C (SIGINT) and SIGTERM wait until the block ends: a write is not cut off half-way by them."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
-        yield
+    """Ctrl-C (SIGINT) and SIGTERM wait until the block ends: a write is not cut off half-way by them.
+
+    The deferral is at Python's level: while the block runs, the two signals are only noted, and once it
+    ends each noted one is raised again under the handler that was there before. (Blocking them in this
+    thread is not enough: the kernel then hands a process-wide signal to another thread, a library's
+    worker, and Python still runs the handler here at the next bytecode, inside the write.)
+    """
+    watched = (signal.SIGINT, signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread() or any(signal.getsignal(s) is None
+                                                                         for s in watched):
+        yield  # not the main thread, or a handler Python did not install and could not put back
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    noted = []
+    before = {s: signal.signal(s, lambda signum, frame: noted.append(signum)) for s in watched}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for s in watched:
+            signal.signal(s, before[s])
+        for s in dict.fromkeys(noted):
+            signal.raise_signal(s)
 
 
 def _atomic_write(path: Path, data: bytes) -> Path:
