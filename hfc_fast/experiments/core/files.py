@@ -13,17 +13,15 @@ so that fault-injection tests can kill a process inside a write.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
-import signal
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from hfc_fast.errors import InputError
+from hfc_fast.experiments.core import signals
 
 TEMPORARY = ".*.tmp"  # glob of the temporary files _atomic_write makes
 
@@ -41,33 +39,8 @@ def _test_pause(name: str) -> None:
         time.sleep(float(seconds))
 
 
-@contextlib.contextmanager
-def _interrupts_deferred():
-    """Ctrl-C (SIGINT) and SIGTERM wait until the block ends: a write is not cut off half-way by them.
-
-    The deferral is at Python's level: while the block runs, the two signals are only noted, and once it
-    ends each noted one is raised again under the handler that was there before. (Blocking them in this
-    thread is not enough: the kernel then hands a process-wide signal to another thread, a library's
-    worker, and Python still runs the handler here at the next bytecode, inside the write.)
-    """
-    watched = (signal.SIGINT, signal.SIGTERM)
-    if threading.current_thread() is not threading.main_thread() or any(signal.getsignal(s) is None
-                                                                         for s in watched):
-        yield  # not the main thread, or a handler Python did not install and could not put back
-        return
-    noted = []
-    before = {s: signal.signal(s, lambda signum, frame: noted.append(signum)) for s in watched}
-    try:
-        yield
-    finally:
-        for s in watched:
-            signal.signal(s, before[s])
-        for s in dict.fromkeys(noted):
-            signal.raise_signal(s)
-
-
 def _atomic_write(path: Path, data: bytes) -> Path:
-    with _interrupts_deferred():
+    with signals.deferred():
         return _write_then_rename(Path(path), data)
 
 

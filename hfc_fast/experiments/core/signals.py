@@ -33,21 +33,50 @@ def _raise(signum, frame) -> None:
     raise Interrupted(signum)
 
 
+WATCHED = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _replaced(handler):
+    """Inside the block Ctrl-C and SIGTERM go to ``handler`` (main thread only, and only where Python installed
+    the handlers there before, so that it can put them back after the block)."""
+    before = [signal.getsignal(s) for s in WATCHED]
+    if threading.current_thread() is not threading.main_thread() or None in before:
+        yield
+        return
+    for s in WATCHED:
+        signal.signal(s, handler)
+    try:
+        yield
+    finally:
+        for s, h in zip(WATCHED, before, strict=True):
+            signal.signal(s, h)
+
+
 @contextlib.contextmanager
 def handled():
     """Inside the block Ctrl-C and SIGTERM raise :class:`Interrupted` (main thread only); the handlers that
     were there before are put back after it."""
-    if threading.current_thread() is not threading.main_thread():
+    with _replaced(_raise):
         yield
-        return
-    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGINT, _raise)
-    signal.signal(signal.SIGTERM, _raise)
+
+
+@contextlib.contextmanager
+def deferred():
+    """Ctrl-C and SIGTERM wait until the block ends (an atomic write, ``core/files.py``): inside it they are
+    only noted, and after it each noted one is raised again under the handler that was there before.
+
+    Deferred at Python's level, not by blocking the signals in this thread: the kernel would then hand a
+    process-wide signal to another thread (a library's worker) and Python would still run the handler here,
+    at the next bytecode inside the block.
+    """
+    noted = []
     try:
-        yield
+        with _replaced(lambda signum, frame: noted.append(signum)):
+            yield
     finally:
-        signal.signal(signal.SIGINT, before[0])
-        signal.signal(signal.SIGTERM, before[1])
+        for s in dict.fromkeys(noted):
+            signal.raise_signal(s)
 
 
 def ignore() -> None:
