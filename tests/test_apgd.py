@@ -209,3 +209,27 @@ def test_masking_checks_pass_an_honest_model_and_fail_a_masked_one(trained):
                             steps=(5, 20))
     assert not masked["passed"]
     assert not masked["transfer_not_stronger"] or not masked["reaches_zero"]
+
+
+def test_the_unmasked_verdict_has_a_square_part_measured_per_seed():
+    """The verdict's Square part is Square's accuracy minus the white-box worst case at the transfer ε, mean
+    over seeds (a closed form of the check's numbers); Square stronger than the white-box attacks contradicts."""
+    from hfc_fast.experiments.commands.robustness import unmasked_parts
+
+    g = torch.Generator().manual_seed(int(torch.randint(0, 2**31, ())))
+    n = 400
+
+    def check(square_gain):
+        few = sorted((torch.randint(0, n + 1, (4,), generator=g) / n).tolist(), reverse=True)
+        white = int(torch.randint(n // 4, n // 2, (), generator=g)) / n
+        return {"n": n, "eps": [0.03, 0.06, 0.09, 0.3], "large_eps": 0.3, "transfer_eps": 0.09,
+                "pgd_few_steps": few, "worst_at_large_eps": 0.0, "transfer": white + 0.05, "white_box": white,
+                "square_queries": 1000, "white_box_worst": white, "square": white + square_gain}
+
+    for gain, state in ((0.2, "supported"), (-0.2, "contradicted")):
+        checks = [check(gain) for _ in range(3)]
+        square = unmasked_parts(checks)[-1]
+        assert "Square (1000 queries)" in square["measure"] and "ε = 0.09" in square["measure"]
+        expected = sum(round(c["square"] * n) - round(c["white_box_worst"] * n) for c in checks) / (3 * n)
+        assert square["effect"]["estimate"] == pytest.approx(expected, abs=1e-12)
+        assert square["verdict"] == state

@@ -160,3 +160,28 @@ def test_a_claims_setting_its_command_lacks_or_a_bad_value_is_refused():
     with pytest.raises(ValueError, match="--rhos has a repeated number"):
         options.namespace({"rhos": [1.0, 1]})
     assert options.namespace({"rhos": [1, 0.5]}).rhos == [0.5, 1.0]
+
+
+def test_the_trainings_table_keeps_earlier_rows_whose_runs_are_gone(tmp_path):
+    """A variant measured in ``runs`` replaces the earlier row of the same settings; an earlier row whose runs
+    were removed stays; vanilla first, then by settings."""
+    g = torch.Generator().manual_seed(int(torch.randint(0, 2**31, ())))
+    accs = []
+    for seed in range(2):
+        folder = tmp_path / "runs" / f"run-{seed}"
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text(json.dumps({**quick_config(seed=seed, mixup=0.5).to_dict(),
+                                                        "epochs": 4, "train_limit": 10000}))
+        train, test = torch.rand(2, generator=g).tolist()
+        accs.append((train, test))
+        (folder / "metrics.jsonl").write_text(json.dumps({"train": {"acc": 0.1}, "test": {"acc": 0.2}}) + "\n" +
+                                              json.dumps({"train": {"acc": train}, "test": {"acc": test}}) + "\n")
+    kept = [["mixup=0.5", 4, 10000, 3, "0.000", "0.000 (0.000–0.000)"],
+            ["dropout=0.5", 4, 10000, 3, "0.854", "0.844 (0.841–0.847)"],
+            ["vanilla", 4, 10000, 3, "0.876", "0.864 (0.858–0.873)"]]
+    rows = claims_module.trainings(tmp_path / "runs", kept)
+    tests = [t for _, t in accs]
+    assert rows == [kept[2], kept[1],
+                    ["mixup=0.5", 4, 10000, 2, f"{sum(a for a, _ in accs) / 2:.3f}",
+                     f"{sum(tests) / 2:.3f} ({min(tests):.3f}–{max(tests):.3f})"]]
+    assert claims_module.trainings(tmp_path / "nothing", kept) == [kept[2], kept[1], kept[0]]

@@ -209,7 +209,10 @@ def test_kernels_and_robustness_share_their_models(tmp_path):
     assert [p["effect"]["estimate"] for p in trade["parts"]] == pytest.approx(
         [smooth["clean"] - plain["clean"], smooth["pgd"][-1] - plain["pgd"][-1]])
     assert survives["parts"][0]["effect"]["estimate"] == pytest.approx(smooth["worst"][-1] - plain["worst"][-1])
-    assert len(unmasked["parts"]) == 3
+    assert len(unmasked["parts"]) == 4
+    (masking,) = results["masking"]  # the Square part: Square − white-box worst case, one seed
+    assert unmasked["parts"][3]["effect"]["estimate"] == pytest.approx(
+        masking["square"] - masking["white_box_worst"], abs=1e-9)
     # which attack found what: every image right unattacked and fooled is attributed to exactly one attack
     for r in results["rows"]:
         assert [a for a, _ in r["found"]] == ["fgsm", "pgd", "apgd-ce", "apgd-dlr"]  # in the order run

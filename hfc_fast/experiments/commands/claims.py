@@ -160,9 +160,10 @@ def sub_run(exp, command: str, args) -> dict:
     return run_command(command, module, sub_args, given, runs=args.out / "runs")
 
 
-def trainings(runs: Path) -> list[list]:
+def trainings(runs: Path, kept: list[list] = ()) -> list[list]:
     """One row per trained variant (its seeds together): what differs from the vanilla settings, epochs,
-    training images, seeds, final train and test accuracy (mean, min–max over seeds)."""
+    training images, seeds, final train and test accuracy (mean, min–max over seeds). ``kept``: rows of an
+    earlier table (its ``results.json``), kept for variants whose runs are no longer in ``runs``."""
     vanilla = {**TrainConfig().to_dict(), **PRESETS["quick"]}
     ignore = {"seed", "radii", "device", "workers", "eval_batch", "dataset", "data_root", "image_size",
               "track_train", "epochs", "train_limit", "test_limit", "command", "image_shape", "tracking_radii",
@@ -181,12 +182,19 @@ def trainings(runs: Path) -> list[list]:
                             if k not in ignore and v != vanilla.get(k)) or "vanilla"
         groups.setdefault((changed, settings.get("epochs"), settings.get("train_limit")), []).append(
             ((last.get("train") or {}).get("acc", last.get("train_running_acc")), last["test"]["acc"]))
-    rows = []
-    for (changed, epochs, images), accs in sorted(groups.items(), key=lambda g: (g[0][0] != "vanilla", g[0])):
+    rows = {tuple(row[:3]): list(row) for row in kept}
+    for (changed, epochs, images), accs in groups.items():
         train, test = [a for a, _ in accs], [b for _, b in accs]
-        rows.append([changed, epochs, images or "all", len(accs), f"{sum(train) / len(train):.3f}",
-                     f"{sum(test) / len(test):.3f} ({min(test):.3f}–{max(test):.3f})"])
-    return rows
+        rows[changed, epochs, images or "all"] = [changed, epochs, images or "all", len(accs),
+                                                  f"{sum(train) / len(train):.3f}",
+                                                  f"{sum(test) / len(test):.3f} ({min(test):.3f}–{max(test):.3f})"]
+    return [rows[key] for key in sorted(rows, key=lambda k: (k[0] != "vanilla", k[0], str(k[1]), str(k[2])))]
+
+
+def earlier_trainings(out: Path) -> list[list]:
+    """The trainings table an earlier overview in ``out`` recorded (empty when there is none)."""
+    earlier = out / "results.json"
+    return json.loads(earlier.read_text()).get("trainings", []) if earlier.exists() else []
 
 
 def plain_summary(verdicts: list[dict]) -> list[str]:
@@ -212,7 +220,7 @@ def run(exp, args) -> dict:
         verdicts += claims[command]["verdicts"]
     if verdicts:
         exp.figure(plot_verdicts, "verdicts.png", verdicts)
-    trained = trainings(args.out / "runs")
+    trained = trainings(args.out / "runs", earlier_trainings(args.out))
     rows = []
     for command, entry in claims.items():
         link = f"[{CLAIMS[command].title}]({command}/report.md)"
@@ -241,7 +249,7 @@ def run(exp, args) -> dict:
         *markdown_table(["settings changed from vanilla", "epochs", "training images", "seeds", "train acc.",
                                         "test acc."], trained),
         ""])
-    return exp.finish({"budget": args.budget, "claims": claims, "verdicts": verdicts}, report)
+    return exp.finish({"budget": args.budget, "claims": claims, "verdicts": verdicts, "trainings": trained}, report)
 
 
 def plot_verdicts(verdicts: list[dict], path: Path) -> Path:

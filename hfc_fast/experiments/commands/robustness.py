@@ -69,7 +69,8 @@ def survives_claim(attacks=WORST_CASE, suite: bool = False) -> str:
 
 SURVIVES_CLAIM = survives_claim()  # "... (APGD-CE and APGD-DLR beside FGSM and PGD)"
 UNMASKED_CLAIM = "the smoothed model shows no sign of gradient masking (accuracy falls with ε and steps, reaches " \
-                 "about 0 at a large ε, transfer attacks are not stronger than white-box ones)"
+                 "about 0 at a large ε, neither transfer attacks nor the gradient-free Square attack are stronger " \
+                 "than white-box ones)"
 NEAR_ZERO = 0.02  # "about 0": the worst-case accuracy at the masking checks' large ε
 SQUARE_TOLERANCE = 0.005  # Square may fool this share of the images every white-box attack failed on
 MODELS = ("natural", "adversarial")
@@ -285,8 +286,9 @@ def survives_numbers(rows: list[Row]) -> str:
 
 def unmasked_parts(checks: list[dict]) -> list[dict]:
     """:data:`UNMASKED_CLAIM` measured from each seed's :func:`masking_checks`: accuracy falls from the
-    largest ε of the table to the large ε, reaches below :data:`NEAR_ZERO` there (worst case), and transfer
-    examples from the unsmoothed model leave more images right than the white-box attack."""
+    largest ε of the table to the large ε, reaches below :data:`NEAR_ZERO` there (worst case), and neither
+    transfer examples from the unsmoothed model nor Square leave fewer images right than the white-box
+    attacks."""
     n = checks[0]["n"]
     eps = checks[0]["eps"]
     at = eps.index(checks[0]["transfer_eps"])
@@ -296,13 +298,23 @@ def unmasked_parts(checks: list[dict]) -> list[dict]:
             part(f"{NEAR_ZERO:g} − worst-case accuracy at ε = {checks[0]['large_eps']:g}",
                  effect_interval([NEAR_ZERO - outcomes(c["worst_at_large_eps"], n) for c in checks])),
             accuracy_part(f"transfer − white-box accuracy at ε = {checks[0]['transfer_eps']:g}",
-                          [[c["transfer"]] for c in checks], [[c["white_box"]] for c in checks], n)]
+                          [[c["transfer"]] for c in checks], [[c["white_box"]] for c in checks], n),
+            accuracy_part(f"Square ({checks[0]['square_queries']} queries) − white-box (PGD + APGD-CE) accuracy at "
+                          f"ε = {checks[0]['transfer_eps']:g}",
+                          [[c["square"]] for c in checks], [[c["white_box_worst"]] for c in checks], n)]
 
 
-def masking_numbers(check: dict) -> str:
-    return (f"PGD accuracy by ε {', '.join(f'{v:.3f}' for v in check['pgd_few_steps'])}; worst case at ε = "
-            f"{check['large_eps']:g}: {check['worst_at_large_eps']:.3f}; transfer {check['transfer']:.3f} vs "
-            f"white-box {check['white_box']:.3f}")
+def masking_numbers(checks: list[dict]) -> str:
+    """The means over seeds behind :data:`UNMASKED_CLAIM`, and the images only Square fooled, summed."""
+    def mean(key):
+        return sum(c[key] for c in checks) / len(checks)
+
+    by_eps = [sum(c["pgd_few_steps"][i] for c in checks) / len(checks) for i in range(len(checks[0]["eps"]))]
+    return (f"PGD accuracy by ε {', '.join(f'{v:.3f}' for v in by_eps)}; worst case at ε = "
+            f"{checks[0]['large_eps']:g}: {mean('worst_at_large_eps'):.3f}; transfer {mean('transfer'):.3f} vs "
+            f"white-box {mean('white_box'):.3f}; Square {mean('square'):.3f} vs PGD + APGD-CE "
+            f"{mean('white_box_worst'):.3f}, {sum(c['square_beyond_white_box'] for c in checks)} image(s) only "
+            f"Square fooled over {len(checks)} seed(s)")
 
 
 # ---------------------------------------------------------------------- the page and the figure
@@ -349,6 +361,7 @@ def found_lines(rows: list[Row]) -> list[str]:
 
 
 def masking_rows(check: dict) -> list[list]:
+    """One seed's :func:`masking_checks` as table rows: check, numbers, passed."""
     steps = check["steps"]
     return [["accuracy falls with ε and with steps",
              f"PGD-{steps[0]}: {' / '.join(f'{v:.3f}' for v in check['pgd_few_steps'])}; PGD-{steps[1]}: "
@@ -439,7 +452,7 @@ def run(exp, args) -> dict:
                         paper=TABLE2_PAPER, budget=budget),
                 verdict(survives_claim(attacks, suite), survives_parts(per_seed), numbers=survives_numbers(means),
                         budget=budget),
-                verdict(UNMASKED_CLAIM, unmasked_parts(checks), numbers=masking_numbers(checks[0]), budget=budget)]
+                verdict(UNMASKED_CLAIM, unmasked_parts(checks), numbers=masking_numbers(checks), budget=budget)]
     report = "\n".join([
         "# Robustness of smoothed kernels (Table 2)", "",
         f"{exp.base.model} on {exp.base.dataset}; {means[0].n} test images attacked by {', '.join(attacks)} "
@@ -452,7 +465,9 @@ def run(exp, args) -> dict:
         f"Images each attack fooled that no attack before it had ({len(exp.seeds)} seed(s) summed):", "",
         *found_lines(rows), "",
         "## Gradient-masking checks of the smoothed natural model (ρ = 1)", "",
-        *markdown_table(["check", "numbers", "passed"], masking_rows(checks[0])), "",
+        *markdown_table(["seed", "check", "numbers", "passed"],
+                        [[seed, *row] for seed, check in zip(exp.seeds, checks, strict=True)
+                         for row in masking_rows(check)]), "",
         "## Verdicts", "", *verdict_lines(verdicts), ""])
     return exp.finish({"rows": [r.to_dict() for r in rows], "mean": [m.to_dict() for m in means],
                        "masking": checks, "verdicts": verdicts}, report)
