@@ -135,6 +135,8 @@ SCRIPT = textwrap.dedent("""
     out = {"reads": data.reads, "tracked": tracked, "heat": heat.tolist(), "band": band, "attacks": report}
     with open(os.path.join(sys.argv[1], f"rank{rank}.json"), "w") as f:
         json.dump(out, f)
+    if dist.is_initialized():  # left to the interpreter's exit, gloo's threads can abort the process
+        dist.destroy_process_group()
 """)
 
 
