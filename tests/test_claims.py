@@ -14,6 +14,7 @@ import torch
 from test_suite import hfc, interrupt_at_call, needs_fmnist, png_ok
 
 import hfc_fast.experiments.commands.claims as claims_module
+from hfc_fast.errors import InputError
 from hfc_fast.experiments.commands import masks
 from hfc_fast.experiments.core.config import PRESETS, TrainConfig
 from hfc_fast.experiments.core.experiment import shared_name
@@ -178,10 +179,15 @@ def test_the_trainings_table_keeps_earlier_rows_whose_runs_are_gone(tmp_path):
                                               json.dumps({"train": {"acc": train}, "test": {"acc": test}}) + "\n")
     kept = [["mixup=0.5", 4, 10000, 3, "0.000", "0.000 (0.000–0.000)"],
             ["dropout=0.5", 4, 10000, 3, "0.854", "0.844 (0.841–0.847)"],
-            ["vanilla", 4, 10000, 3, "0.876", "0.864 (0.858–0.873)"]]
+            ["vanilla", 4, 10000, 3, "0.876", "0.864 (0.858–0.873)"],
+            ["dropout=0.5", 10, 10000, 3, "0.901", "0.870 (0.860–0.880)"]]  # 10 epochs after 4: numbers as numbers
     rows = claims_module.trainings(tmp_path / "runs", kept)
     tests = [t for _, t in accs]
-    assert rows == [kept[2], kept[1],
+    assert rows == [kept[2], kept[1], kept[3],
                     ["mixup=0.5", 4, 10000, 2, f"{sum(a for a, _ in accs) / 2:.3f}",
                      f"{sum(tests) / 2:.3f} ({min(tests):.3f}–{max(tests):.3f})"]]
-    assert claims_module.trainings(tmp_path / "nothing", kept) == [kept[2], kept[1], kept[0]]
+    assert claims_module.trainings(tmp_path / "nothing", kept) == [kept[2], kept[1], kept[3], kept[0]]
+    # an earlier overview that is not JSON is named, not a traceback
+    (tmp_path / "results.json").write_text("{not json")
+    with pytest.raises(InputError, match=r"results\.json is not a readable claims overview"):
+        claims_module.earlier_trainings(tmp_path)

@@ -34,7 +34,7 @@ from hfc_fast.experiments.commands import (
 from hfc_fast.experiments.core.config import PRESETS, TrainConfig
 from hfc_fast.experiments.core.experiment import resolve_args, run_command
 from hfc_fast.experiments.core.figures import pyplot
-from hfc_fast.experiments.core.files import save_and_close
+from hfc_fast.experiments.core.files import read_json, save_and_close
 from hfc_fast.experiments.core.options import Options, Parser, Spec, flag
 from hfc_fast.experiments.core.pages import markdown_table
 from hfc_fast.experiments.core.verdicts import VERDICT_WORDS, interval_text, verdict_lines
@@ -188,13 +188,17 @@ def trainings(runs: Path, kept: list[list] = ()) -> list[list]:
         rows[changed, epochs, images or "all"] = [changed, epochs, images or "all", len(accs),
                                                   f"{sum(train) / len(train):.3f}",
                                                   f"{sum(test) / len(test):.3f} ({min(test):.3f}–{max(test):.3f})"]
-    return [rows[key] for key in sorted(rows, key=lambda k: (k[0] != "vanilla", k[0], str(k[1]), str(k[2])))]
+    def order(key):  # vanilla first, then by settings, epochs and training images ("all" last), numbers as numbers
+        changed, epochs, images = key
+        return changed != "vanilla", changed, epochs or 0, images == "all", 0 if images == "all" else images
+
+    return [rows[key] for key in sorted(rows, key=order)]
 
 
 def earlier_trainings(out: Path) -> list[list]:
     """The trainings table an earlier overview in ``out`` recorded (empty when there is none)."""
     earlier = out / "results.json"
-    return json.loads(earlier.read_text()).get("trainings", []) if earlier.exists() else []
+    return read_json(earlier, "claims overview").get("trainings", []) if earlier.exists() else []
 
 
 def plain_summary(verdicts: list[dict]) -> list[str]:

@@ -309,7 +309,7 @@ def masking_numbers(checks: list[dict]) -> str:
     def mean(key):
         return sum(c[key] for c in checks) / len(checks)
 
-    by_eps = [sum(c["pgd_few_steps"][i] for c in checks) / len(checks) for i in range(len(checks[0]["eps"]))]
+    by_eps = [sum(v) / len(checks) for v in zip(*(c["pgd_few_steps"] for c in checks), strict=True)]
     return (f"PGD accuracy by ε {', '.join(f'{v:.3f}' for v in by_eps)}; worst case at ε = "
             f"{checks[0]['large_eps']:g}: {mean('worst_at_large_eps'):.3f}; transfer {mean('transfer'):.3f} vs "
             f"white-box {mean('white_box'):.3f}; Square {mean('square'):.3f} vs PGD + APGD-CE "
